@@ -1,0 +1,419 @@
+package transfer
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
+)
+
+// Errors of the MQTT link. Each is wrapped with the broker's address and the
+// underlying cause.
+var (
+	ErrBrokerUnreachable = errors.New("transfer: broker unreachable")
+	ErrNotAuthorized     = errors.New("transfer: broker refused the connection")
+	ErrBrokerURL         = errors.New("transfer: bad broker URL")
+	ErrTLSFiles          = errors.New("transfer: cannot load TLS files")
+	ErrLinkClosed        = errors.New("transfer: link closed")
+	ErrNotConnected      = errors.New("transfer: not connected to the broker")
+	ErrPublish           = errors.New("transfer: publish failed")
+)
+
+// DefaultBrokerURL is where ImageBeam looks for a broker unless told otherwise.
+const DefaultBrokerURL = "tcp://127.0.0.1:1883"
+
+// BrokerConfig says how to reach the MQTT broker.
+type BrokerConfig struct {
+	URL      string // tcp://, mqtt://, ssl://, tls://, mqtts://, ws:// or wss://; default DefaultBrokerURL
+	Username string
+	Password string // never logged; IMAGEBEAM_PASSWORD fills it when empty
+
+	CAFile   string // PEM bundle that signs the broker's certificate (default: system roots)
+	CertFile string // client certificate (PEM), with KeyFile
+	KeyFile  string
+	Insecure bool // skip verification of the broker's certificate
+
+	ClientID  string        // default NewClientID(role)
+	KeepAlive time.Duration // default 30 s
+
+	// ConnectTimeout bounds one connection attempt (default 5 s).
+	ConnectTimeout time.Duration
+	// ConnectWait is how long Dial keeps retrying a broker that cannot be
+	// reached (one that is starting, say). Zero makes one attempt. A broker
+	// that refuses the login is never retried.
+	ConnectWait time.Duration
+}
+
+// NewClientID returns an MQTT client ID unique to this process:
+// imagebeam-<role>-<host>-<random>. Two ImageBeam processes (the window and
+// a send, say) never knock each other off the broker.
+func NewClientID(role string) string {
+	host, _ := os.Hostname()
+	host = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return -1
+	}, host)
+	if len(host) > 24 {
+		host = host[:24]
+	}
+	if host == "" {
+		host = "host"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "imagebeam-" + role + "-" + host + "-" + hex.EncodeToString(b[:])
+}
+
+// ValidateBrokerURL checks a broker URL's form, without connecting.
+func ValidateBrokerURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%w %q: expected a URL such as tcp://127.0.0.1:1883", ErrBrokerURL, raw)
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
+		return nil
+	}
+	return fmt.Errorf("%w %q: the scheme must be tcp, ssl, ws or wss", ErrBrokerURL, raw)
+}
+
+func (c BrokerConfig) withDefaults(role string) BrokerConfig {
+	if c.URL == "" {
+		c.URL = DefaultBrokerURL
+	}
+	if c.Password == "" {
+		c.Password = os.Getenv("IMAGEBEAM_PASSWORD")
+	}
+	if c.ClientID == "" {
+		c.ClientID = NewClientID(role)
+	}
+	if c.KeepAlive <= 0 {
+		c.KeepAlive = 30 * time.Second
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 5 * time.Second
+	}
+	return c
+}
+
+func (c BrokerConfig) tlsConfig() (*tls.Config, error) {
+	u, _ := url.Parse(c.URL)
+	secure := u.Scheme == "ssl" || u.Scheme == "tls" || u.Scheme == "mqtts" || u.Scheme == "wss"
+	if !secure {
+		return nil, nil
+	}
+	cfg := &tls.Config{InsecureSkipVerify: c.Insecure} //nolint:gosec // an explicit, documented user switch
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: CA file: %v", ErrTLSFiles, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: CA file %s holds no PEM certificate", ErrTLSFiles, c.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if c.CertFile != "" || c.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: client certificate and key: %v", ErrTLSFiles, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// LinkState is the state of a link's broker connection.
+type LinkState int
+
+// Link states, in the order a link usually passes through them.
+const (
+	StateConnecting LinkState = iota
+	StateUp                   // connected and subscribed
+	StateReconnecting
+	StateClosed
+)
+
+func (s LinkState) String() string {
+	return [...]string{"connecting", "connected", "reconnecting", "closed"}[s]
+}
+
+// MQTTLink is one MQTT connection that publishes to one topic and
+// subscribes to another. The sender publishes frames to the device topic
+// and reads feedback; the simulated device does the reverse.
+type MQTTLink struct {
+	client mqtt.Client
+	pub    string
+	sub    string
+	qos    byte
+	addr   string
+	in     chan []byte
+
+	mu      sync.Mutex
+	state   LinkState
+	lastErr error
+	changed chan struct{} // closed and replaced on every state change
+
+	dropped atomic.Int64
+}
+
+// incomingBuffer bounds the messages waiting for the consumer. Stop-and-wait
+// keeps it near empty; past it, messages are dropped (and counted) rather
+// than blocking paho's network goroutine.
+const incomingBuffer = 1024
+
+// Dial connects to the broker, subscribes to subTopic and waits for the
+// broker's SUBACK, so nothing the peer answers is lost. After that the
+// link reconnects by itself and subscribes again after every reconnect.
+func Dial(ctx context.Context, cfg BrokerConfig, role, subTopic, pubTopic string, qos byte) (*MQTTLink, error) {
+	cfg = cfg.withDefaults(role)
+	if err := ValidateBrokerURL(cfg.URL); err != nil {
+		return nil, err
+	}
+	if qos > 2 {
+		return nil, fmt.Errorf("transfer: QoS %d is not 0, 1 or 2", qos)
+	}
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	l := &MQTTLink{
+		pub:     pubTopic,
+		sub:     subTopic,
+		qos:     qos,
+		addr:    cfg.URL,
+		in:      make(chan []byte, incomingBuffer),
+		changed: make(chan struct{}),
+	}
+	opts := mqtt.NewClientOptions().
+		AddBroker(cfg.URL).
+		SetClientID(cfg.ClientID).
+		SetUsername(cfg.Username).
+		SetPassword(cfg.Password).
+		SetKeepAlive(cfg.KeepAlive).
+		SetPingTimeout(cfg.ConnectTimeout).
+		SetConnectTimeout(cfg.ConnectTimeout).
+		SetWriteTimeout(cfg.ConnectTimeout).
+		SetCleanSession(true).
+		SetOrderMatters(false).
+		SetAutoReconnect(true).
+		SetConnectRetry(false). // Dial retries itself, so that a refused login is reported at once
+		SetMaxReconnectInterval(2 * time.Second).
+		SetOnConnectHandler(l.onConnect).
+		SetConnectionLostHandler(l.onLost).
+		SetReconnectingHandler(func(mqtt.Client, *mqtt.ClientOptions) { l.setState(StateReconnecting, nil) })
+	if tlsCfg != nil {
+		opts.SetTLSConfig(tlsCfg)
+	}
+	l.client = mqtt.NewClient(opts)
+
+	var deadline <-chan time.Time
+	if cfg.ConnectWait > 0 {
+		t := time.NewTimer(cfg.ConnectWait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		err := l.connectOnce(ctx, cfg.ConnectTimeout)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrBrokerUnreachable) || deadline == nil {
+			return nil, err
+		}
+		retry := time.NewTimer(250 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			retry.Stop()
+			return nil, fmt.Errorf("%w while connecting to %s", ErrCanceled, cfg.URL)
+		case <-deadline:
+			retry.Stop()
+			return nil, err
+		case <-retry.C:
+		}
+	}
+	// The SUBACK arrives in onConnect's goroutine: wait for it.
+	if err := l.WaitUp(ctx, cfg.ConnectTimeout); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *MQTTLink) connectOnce(ctx context.Context, timeout time.Duration) error {
+	tok := l.client.Connect()
+	t := time.NewTimer(timeout + time.Second)
+	defer t.Stop()
+	select {
+	case <-tok.Done():
+	case <-ctx.Done():
+		l.client.Disconnect(0)
+		return fmt.Errorf("%w while connecting to %s", ErrCanceled, l.addr)
+	case <-t.C:
+		l.client.Disconnect(0)
+		return fmt.Errorf("%w: %s did not answer within %s", ErrBrokerUnreachable, l.addr, timeout)
+	}
+	err := tok.Error()
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword):
+		return fmt.Errorf("%w: %s rejected the username or password", ErrNotAuthorized, l.addr)
+	case errors.Is(err, packets.ErrorRefusedNotAuthorised):
+		return fmt.Errorf("%w: %s says this client is not authorised", ErrNotAuthorized, l.addr)
+	case errors.Is(err, packets.ErrorRefusedIDRejected):
+		return fmt.Errorf("%w: %s rejected the client ID", ErrNotAuthorized, l.addr)
+	case errors.Is(err, packets.ErrorRefusedBadProtocolVersion):
+		return fmt.Errorf("%w: %s does not speak MQTT 3.1.1", ErrNotAuthorized, l.addr)
+	}
+	return fmt.Errorf("%w: %s: %v", ErrBrokerUnreachable, l.addr, err)
+}
+
+// onConnect runs in its own goroutine after every (re)connection.
+func (l *MQTTLink) onConnect(c mqtt.Client) {
+	tok := c.Subscribe(l.sub, l.qos, l.onMessage)
+	if !tok.WaitTimeout(10 * time.Second) {
+		l.setState(StateReconnecting, fmt.Errorf("transfer: no SUBACK for %q from %s", l.sub, l.addr))
+		return
+	}
+	if err := tok.Error(); err != nil {
+		l.setState(StateReconnecting, fmt.Errorf("transfer: subscribe to %q refused by %s: %v", l.sub, l.addr, err))
+		return
+	}
+	if st, ok := tok.(*mqtt.SubscribeToken); ok {
+		for _, code := range st.Result() {
+			if code == 0x80 {
+				l.setState(StateReconnecting, fmt.Errorf("%w: %s refused the subscription to %q", ErrNotAuthorized, l.addr, l.sub))
+				return
+			}
+		}
+	}
+	l.setState(StateUp, nil)
+}
+
+func (l *MQTTLink) onLost(_ mqtt.Client, err error) {
+	l.setState(StateReconnecting, fmt.Errorf("transfer: lost the connection to %s: %v", l.addr, err))
+}
+
+// onMessage never blocks: paho calls it from its network goroutine.
+func (l *MQTTLink) onMessage(_ mqtt.Client, m mqtt.Message) {
+	select {
+	case l.in <- m.Payload():
+	default:
+		l.dropped.Add(1)
+	}
+}
+
+func (l *MQTTLink) setState(s LinkState, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state == StateClosed {
+		return
+	}
+	l.state, l.lastErr = s, err
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// State returns the connection state, the reason for the last loss (nil
+// when up) and a channel closed at the next change.
+func (l *MQTTLink) State() (LinkState, error, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.state, l.lastErr, l.changed
+}
+
+// Conn reports whether the link is up (connected and subscribed) and
+// returns a channel closed at the next change.
+func (l *MQTTLink) Conn() (up bool, changed <-chan struct{}) {
+	s, _, ch := l.State()
+	return s == StateUp, ch
+}
+
+// WaitUp waits until the link is up, for at most d.
+func (l *MQTTLink) WaitUp(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		s, err, ch := l.State()
+		switch s {
+		case StateUp:
+			return nil
+		case StateClosed:
+			return ErrLinkClosed
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%w while connecting to %s", ErrCanceled, l.addr)
+		case <-t.C:
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrBrokerUnreachable, err)
+			}
+			return fmt.Errorf("%w: %s did not confirm the subscription within %s", ErrBrokerUnreachable, l.addr, d)
+		}
+	}
+}
+
+// Incoming delivers the payloads that arrive on the subscribed topic.
+func (l *MQTTLink) Incoming() <-chan []byte { return l.in }
+
+// Dropped counts incoming messages dropped because the consumer lagged.
+func (l *MQTTLink) Dropped() int64 { return l.dropped.Load() }
+
+// Addr is the broker URL this link talks to.
+func (l *MQTTLink) Addr() string { return l.addr }
+
+// Publish sends payload to the link's publish topic and waits until the
+// client has handed it to the broker (QoS 0) or the broker acknowledged it
+// (QoS 1 and 2). That never means the device has it.
+func (l *MQTTLink) Publish(ctx context.Context, payload []byte) error {
+	up, changed := l.Conn()
+	if !up {
+		return ErrNotConnected
+	}
+	tok := l.client.Publish(l.pub, l.qos, false, payload)
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("%w: %v", ErrPublish, err)
+		}
+		return nil
+	case <-changed:
+		// The connection dropped while paho held the message; its token
+		// may never complete. The caller waits for the link and resends.
+		return ErrNotConnected
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close disconnects from the broker. It is safe to call more than once.
+func (l *MQTTLink) Close() {
+	l.mu.Lock()
+	if l.state == StateClosed {
+		l.mu.Unlock()
+		return
+	}
+	l.state = StateClosed
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+	l.client.Disconnect(100)
+}

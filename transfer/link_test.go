@@ -1,0 +1,168 @@
+package transfer_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"imagebeam/internal/testbroker"
+	"imagebeam/transfer"
+)
+
+// echoDevice is the smallest device that follows PROTOCOL.md closely
+// enough for link tests: it acks every well-formed frame and reassembles
+// the image. Fault tests use the simulated device (simdevice).
+func echoDevice(ctx context.Context, t testing.TB, link *transfer.MQTTLink, chunk int) <-chan []byte {
+	images := make(chan []byte, 4)
+	go func() {
+		var img []byte
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case msg := <-link.Incoming():
+				f, err := transfer.DecodeFrame(msg)
+				if err != nil {
+					continue
+				}
+				switch f.Function {
+				case transfer.FuncBegin:
+					_, size, _ := transfer.ParseBegin(f.Data)
+					img = make([]byte, size)
+				case transfer.FuncData:
+					copy(img[f.Number*chunk:], f.Data)
+				}
+				_ = link.Publish(ctx, transfer.EncodeFeedback(transfer.Feedback{Function: f.Function, Number: f.Number, Status: transfer.StatusWhole}))
+				if f.Function == transfer.FuncFinish {
+					images <- img
+				}
+			}
+		}
+	}()
+	return images
+}
+
+func dialPair(t testing.TB, url string, qos byte) (sender, device *transfer.MQTTLink) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := transfer.BrokerConfig{URL: url, ConnectTimeout: 5 * time.Second}
+	var err error
+	device, err = transfer.Dial(ctx, cfg, "test-device", "to", "from", qos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(device.Close)
+	sender, err = transfer.Dial(ctx, cfg, "test-send", "from", "to", qos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sender.Close)
+	return sender, device
+}
+
+func randomBytes(t testing.TB, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestSendThroughMosquitto(t *testing.T) {
+	m := testbroker.StartMosquitto(t, testbroker.Options{})
+	for _, qos := range []byte{0, 1, 2} {
+		sender, device := dialPair(t, m.URL(), qos)
+		ctx, cancel := context.WithCancel(context.Background())
+		images := echoDevice(ctx, t, device, transfer.DefaultChunk)
+		img := randomBytes(t, 20*1400+7)
+		if qos > 0 {
+			img = img[:3*1400+7] // Nagle makes QoS 1 and 2 slow on a default Mosquitto
+		}
+		st, err := transfer.Run(ctx, sender, img, transfer.DefaultSettings(), nil)
+		if err != nil {
+			t.Fatalf("QoS %d: %v", qos, err)
+		}
+		if got := <-images; sha256.Sum256(got) != sha256.Sum256(img) {
+			t.Fatalf("QoS %d: the device holds a different image", qos)
+		}
+		if st.RTTMin <= 0 || st.RTTMedian < st.RTTMin || st.RTTP99 < st.RTTMedian {
+			t.Fatalf("QoS %d: RTT stats %v %v %v", qos, st.RTTMin, st.RTTMedian, st.RTTP99)
+		}
+		cancel()
+	}
+}
+
+func TestDialUnreachableBrokerNamesTheAddress(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	url := "tcp://" + addr
+	_, err = transfer.Dial(context.Background(), transfer.BrokerConfig{URL: url, ConnectTimeout: 2 * time.Second}, "test", "a", "b", 0)
+	if !errors.Is(err, transfer.ErrBrokerUnreachable) || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("err = %v, want ErrBrokerUnreachable naming %s", err, addr)
+	}
+}
+
+func TestDialRejectsBadURLs(t *testing.T) {
+	for _, u := range []string{"127.0.0.1:1883", "http://127.0.0.1:1883", "tcp://", "::"} {
+		_, err := transfer.Dial(context.Background(), transfer.BrokerConfig{URL: u}, "test", "a", "b", 0)
+		if !errors.Is(err, transfer.ErrBrokerURL) {
+			t.Errorf("Dial(%q) = %v, want ErrBrokerURL", u, err)
+		}
+	}
+}
+
+func TestDialMissingCAFile(t *testing.T) {
+	_, err := transfer.Dial(context.Background(), transfer.BrokerConfig{URL: "ssl://127.0.0.1:8883", CAFile: "/nonexistent/ca.pem"}, "test", "a", "b", 0)
+	if !errors.Is(err, transfer.ErrTLSFiles) {
+		t.Fatalf("err = %v, want ErrTLSFiles", err)
+	}
+}
+
+func TestClientIDsAreUniquePerProcess(t *testing.T) {
+	a, b := transfer.NewClientID("send"), transfer.NewClientID("send")
+	if a == b || !strings.HasPrefix(a, "imagebeam-send-") {
+		t.Fatalf("client IDs %q and %q", a, b)
+	}
+}
+
+func TestBrokerRestartMidTransferCompletes(t *testing.T) {
+	m := testbroker.StartMosquitto(t, testbroker.Options{})
+	sender, device := dialPair(t, m.URL(), 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	images := echoDevice(ctx, t, device, transfer.DefaultChunk)
+	img := randomBytes(t, 200*1400)
+	events := make(chan transfer.Event, 64)
+	done := make(chan error, 1)
+	go func() {
+		_, err := transfer.Run(ctx, sender, img, transfer.DefaultSettings(), events)
+		close(events)
+		done <- err
+	}()
+	restarted := false
+	for e := range events {
+		if p, ok := e.(transfer.Progress); ok && p.AckedPackets == 50 && !restarted {
+			restarted = true
+			m.Restart()
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("transfer across a broker restart: %v", err)
+	}
+	if !restarted {
+		t.Fatal("the broker was never restarted")
+	}
+	if got := <-images; !bytes.Equal(got, img) {
+		t.Fatal("image differs after the broker restart")
+	}
+}

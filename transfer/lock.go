@@ -1,0 +1,225 @@
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// ErrDeviceBusy means another transfer, in this process or another
+// ImageBeam process on this computer, is sending to the same device.
+var ErrDeviceBusy = errors.New("transfer: device busy")
+
+// LockDir is where the per-device lock files live. Tests point it at a
+// temporary directory; empty means <user cache dir>/imagebeam/locks.
+var LockDir = ""
+
+// in-process locks, so waiting goroutines hand over without polling.
+var (
+	localMu    sync.Mutex
+	localLocks = map[string]chan struct{}{}
+)
+
+// DeviceKey names one device on one broker: the protocol has no transfer
+// id, so only one transfer may use a broker + topic pair at a time.
+func DeviceKey(brokerURL, toDevice, fromDevice string) string {
+	return normalizeBroker(brokerURL) + " " + toDevice + " " + fromDevice
+}
+
+func normalizeBroker(raw string) string {
+	if raw == "" {
+		raw = DefaultBrokerURL
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	scheme := u.Scheme
+	switch scheme {
+	case "mqtt":
+		scheme = "tcp"
+	case "tls", "mqtts":
+		scheme = "ssl"
+	}
+	host := u.Hostname()
+	if host == "localhost" || host == "::1" {
+		host = "127.0.0.1"
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"tcp": "1883", "ssl": "8883", "ws": "80", "wss": "443"}[scheme]
+	}
+	return scheme + "://" + host + ":" + port + u.Path
+}
+
+// LockDevice takes the device's lock. With wait it waits for the holder to
+// finish (or ctx); without, it fails at once with ErrDeviceBusy. The
+// returned function releases the lock.
+func LockDevice(ctx context.Context, key string, wait bool) (unlock func(), err error) {
+	localMu.Lock()
+	ch, ok := localLocks[key]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		localLocks[key] = ch
+	}
+	localMu.Unlock()
+
+	select {
+	case ch <- struct{}{}:
+	default:
+		if !wait {
+			return nil, fmt.Errorf("%w: another transfer in this program is sending to %s", ErrDeviceBusy, key)
+		}
+		select {
+		case ch <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w while waiting for %s", ErrCanceled, key)
+		}
+	}
+	release := func() { <-ch }
+
+	path, err := lockPath(key)
+	if err != nil {
+		// No cache directory (a locked-down account): keep the in-process
+		// lock, which is what matters most, rather than refuse to send.
+		return release, nil
+	}
+	fl := flock.New(path)
+	var locked bool
+	if wait {
+		locked, err = fl.TryLockContext(ctx, 50*time.Millisecond)
+	} else {
+		locked, err = fl.TryLock()
+	}
+	switch {
+	case ctx.Err() != nil:
+		release()
+		return nil, fmt.Errorf("%w while waiting for %s", ErrCanceled, key)
+	case err != nil:
+		return release, nil // the lock file is unusable; same reasoning as above
+	case !locked:
+		release()
+		return nil, fmt.Errorf("%w: another ImageBeam process is sending to %s", ErrDeviceBusy, key)
+	}
+	return func() {
+		_ = fl.Unlock()
+		release()
+	}, nil
+}
+
+func lockPath(key string) (string, error) {
+	dir := LockDir
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(cache, "imagebeam", "locks")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(dir, hex.EncodeToString(sum[:8])+".lock"), nil
+}
+
+// Device is where a transfer goes: the topics, QoS and transfer settings.
+type Device struct {
+	Name       string
+	ToDevice   string // topic the sender publishes frames to
+	FromDevice string // topic the device answers on
+	QoS        byte
+	Settings   Settings
+}
+
+// Job is one image for one device through one broker.
+type Job struct {
+	Broker BrokerConfig
+	Device Device
+	Image  []byte
+	// NoWait fails at once with ErrDeviceBusy when the device is busy,
+	// instead of waiting for the other transfer to end.
+	NoWait bool
+	// Role goes into the MQTT client ID ("send", "gui", "serve").
+	Role string
+}
+
+// Send runs a whole job: it takes the device's lock, connects, sends and
+// disconnects. Events go to events (nil for none), ending with Done or
+// Failed; Send never closes events.
+func Send(ctx context.Context, job Job, events chan<- Event) (Stats, error) {
+	fail := func(err error) (Stats, error) {
+		st := Stats{Bytes: len(job.Image)}
+		if events != nil {
+			select {
+			case events <- Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: st}:
+			case <-ctx.Done():
+			}
+		}
+		return st, err
+	}
+	if err := job.Device.Settings.Validate(); err != nil {
+		return fail(err)
+	}
+	if err := CheckSize(len(job.Image), job.Device.Settings.Chunk); err != nil {
+		return fail(err)
+	}
+	if err := CheckTopic(job.Device.ToDevice); err != nil {
+		return fail(err)
+	}
+	if err := CheckTopic(job.Device.FromDevice); err != nil {
+		return fail(err)
+	}
+	key := DeviceKey(job.Broker.URL, job.Device.ToDevice, job.Device.FromDevice)
+	unlock, err := LockDevice(ctx, key, false)
+	if errors.Is(err, ErrDeviceBusy) && !job.NoWait {
+		if events != nil {
+			select {
+			case events <- Waiting{Time: time.Now(), Device: key}:
+			case <-ctx.Done():
+			}
+		}
+		unlock, err = LockDevice(ctx, key, true)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
+
+	role := job.Role
+	if role == "" {
+		role = "send"
+	}
+	link, err := Dial(ctx, job.Broker, role, job.Device.FromDevice, job.Device.ToDevice, job.Device.QoS)
+	if err != nil {
+		return fail(err)
+	}
+	defer link.Close()
+	return Run(ctx, link, job.Image, job.Device.Settings, events)
+}
+
+// CheckTopic reports whether t can be published and subscribed to as one
+// device topic: non-empty, valid UTF-8 without NUL, no wildcards.
+func CheckTopic(t string) error {
+	switch {
+	case t == "":
+		return fmt.Errorf("%w: a topic is empty", ErrSettings)
+	case len(t) > 65535:
+		return fmt.Errorf("%w: topic longer than 65535 bytes", ErrSettings)
+	case strings.ContainsAny(t, "+#"):
+		return fmt.Errorf("%w: topic %q contains a wildcard (+ or #)", ErrSettings, t)
+	case strings.ContainsRune(t, 0):
+		return fmt.Errorf("%w: topic %q contains a NUL character", ErrSettings, t)
+	}
+	return nil
+}

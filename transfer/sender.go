@@ -1,0 +1,413 @@
+// Package transfer speaks the BASE image protocol: it frames an image,
+// sends it stop-and-wait over MQTT and reports every step as typed events.
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Transfer errors. Each is wrapped with the details a user needs (which
+// frame, how many tries, which limit), so errors.Is still works.
+var (
+	ErrNoAnswer   = errors.New("transfer: device did not answer")
+	ErrIncomplete = errors.New("transfer: the device reported the image incomplete")
+	ErrTooLarge   = errors.New("transfer: image too large for the protocol")
+	ErrCanceled   = errors.New("transfer: cancelled")
+	ErrLinkDown   = errors.New("transfer: broker connection lost")
+	ErrSettings   = errors.New("transfer: invalid settings")
+)
+
+// Defaults of a device's transfer settings (the seed's values).
+const (
+	DefaultTimeout       = 5 * time.Second
+	DefaultRetries       = 10
+	DefaultReconnectWait = 60 * time.Second
+	// MinAdaptiveTimeout is the floor of the adaptive timeout.
+	MinAdaptiveTimeout = 50 * time.Millisecond
+)
+
+// Settings are a device's transfer settings.
+type Settings struct {
+	BeginName string        // file name announced in BEGIN; default "image.jpg"
+	Chunk     int           // data bytes per DATA frame; default 1400
+	Timeout   time.Duration // wait for feedback before resending; default 5 s
+	// Adaptive derives the timeout from measured round trips (smoothed RTT
+	// + 4 × variance, at least 50 ms, never above Timeout), like TCP's RTO.
+	Adaptive bool
+	// Retries is how many times one frame may be resent (timeouts and
+	// status-0 answers together). 0 means never resend.
+	Retries int
+	// ReconnectWait bounds the wait for a lost broker connection; default 60 s.
+	ReconnectWait time.Duration
+}
+
+// DefaultSettings returns the seed's settings.
+func DefaultSettings() Settings {
+	return Settings{
+		BeginName:     DefaultBeginName,
+		Chunk:         DefaultChunk,
+		Timeout:       DefaultTimeout,
+		Retries:       DefaultRetries,
+		ReconnectWait: DefaultReconnectWait,
+	}
+}
+
+// Validate reports the first setting out of range, in one sentence.
+func (s Settings) Validate() error {
+	switch {
+	case s.Chunk < 1 || s.Chunk > MaxChunk:
+		return fmt.Errorf("%w: chunk size %d is not between 1 and %d", ErrSettings, s.Chunk, MaxChunk)
+	case s.Timeout <= 0:
+		return fmt.Errorf("%w: timeout %s is not positive", ErrSettings, s.Timeout)
+	case s.Retries < 0 || s.Retries > 1000:
+		return fmt.Errorf("%w: retries %d is not between 0 and 1000", ErrSettings, s.Retries)
+	case s.ReconnectWait < 0:
+		return fmt.Errorf("%w: reconnect wait %s is negative", ErrSettings, s.ReconnectWait)
+	}
+	if err := CheckName(s.BeginName); err != nil {
+		return fmt.Errorf("%w: %v", ErrSettings, err)
+	}
+	return nil
+}
+
+// Link is what the sender needs of an MQTT connection: publish a frame to
+// the device, receive its feedback, and know whether the broker connection
+// is up. *MQTTLink implements it; tests use a fake.
+type Link interface {
+	Publish(ctx context.Context, payload []byte) error
+	Incoming() <-chan []byte
+	// Conn reports whether the link is up (connected and subscribed) and
+	// returns a channel closed at the next change of state.
+	Conn() (up bool, changed <-chan struct{})
+}
+
+// CheckSize reports whether an image of size bytes fits the protocol at
+// this chunk size.
+func CheckSize(size, chunk int) error {
+	if limit := MaxImageSize(chunk); size > limit {
+		return fmt.Errorf("%w: %d bytes is more than the %d bytes (%d chunks of %d) the protocol can carry", ErrTooLarge, size, limit, MaxChunks, chunk)
+	}
+	return nil
+}
+
+// Run sends image over link, stop-and-wait, and returns when the device
+// has acknowledged FINISH, the transfer failed, or ctx is done. It reports
+// every step on events (which may be nil); it blocks while events is full,
+// so a consumer must keep reading until Run returns. Run never closes events.
+func Run(ctx context.Context, link Link, image []byte, s Settings, events chan<- Event) (Stats, error) {
+	r := &run{ctx: ctx, link: link, s: s, events: events, start: time.Now()}
+	r.stats.Bytes = len(image)
+	if s.ReconnectWait == 0 {
+		r.s.ReconnectWait = DefaultReconnectWait
+	}
+	err := r.send(image)
+	r.finish()
+	if err != nil {
+		r.emit(Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: r.stats})
+		return r.stats, err
+	}
+	r.emit(Done{Time: time.Now(), Stats: r.stats})
+	return r.stats, nil
+}
+
+// Start runs a transfer in its own goroutine. The returned channel carries
+// its events and is closed after the last one, which is always Done or Failed.
+func Start(ctx context.Context, link Link, image []byte, s Settings) <-chan Event {
+	ch := make(chan Event, 64)
+	go func() {
+		defer close(ch)
+		_, _ = Run(ctx, link, image, s, ch)
+	}()
+	return ch
+}
+
+type run struct {
+	ctx    context.Context
+	link   Link
+	s      Settings
+	events chan<- Event
+	start  time.Time
+	stats  Stats
+	rtts   []time.Duration
+	rto    rto
+}
+
+func (r *run) emit(e Event) {
+	if r.events == nil {
+		return
+	}
+	select {
+	case r.events <- e:
+	case <-r.ctx.Done():
+	}
+}
+
+func (r *run) send(image []byte) error {
+	if err := r.s.Validate(); err != nil {
+		return err
+	}
+	if err := CheckSize(len(image), r.s.Chunk); err != nil {
+		return err
+	}
+	r.rto = newRTO(r.s.Timeout, r.s.Adaptive)
+	n := ChunkCount(len(image), r.s.Chunk)
+	r.stats.Packets = n
+	r.rtts = make([]time.Duration, 0, n+2)
+
+	if err := r.waitUp(errors.New("not connected to the broker yet")); err != nil {
+		return err
+	}
+	r.emit(Connected{Time: time.Now(), Broker: linkAddr(r.link)})
+	r.drain()
+
+	if err := r.exchange(Frame{Function: FuncBegin, Data: BeginData(r.s.BeginName, len(image))}); err != nil {
+		return err
+	}
+	for i := range n {
+		lo := i * r.s.Chunk
+		hi := min(lo+r.s.Chunk, len(image))
+		if err := r.exchange(Frame{Function: FuncData, Number: i, Data: image[lo:hi]}); err != nil {
+			return err
+		}
+		r.stats.AckedBytes = hi
+		el := time.Since(r.start).Seconds()
+		r.emit(Progress{Time: time.Now(), AckedBytes: hi, TotalBytes: len(image), AckedPackets: i + 1, TotalPackets: n, Rate: float64(hi) / max(el, 1e-9)})
+	}
+	return r.exchange(Frame{Function: FuncFinish})
+}
+
+// drain drops feedback left over from before this transfer (late answers
+// to an earlier one), so it cannot be mistaken for an answer to BEGIN.
+func (r *run) drain() {
+	for {
+		select {
+		case <-r.link.Incoming():
+			r.stats.Stale++
+		default:
+			return
+		}
+	}
+}
+
+// exchange sends one frame until the device acknowledges it with status 1.
+func (r *run) exchange(f Frame) error {
+	payload := EncodeFrame(f)
+	attempt := 0 // resends that spent a retry
+	var naks, timeouts int
+	resent := false // Karn: no RTT sample from a frame sent more than once
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+
+	for {
+		// Publish, waiting out any broker outage without spending retries.
+		_, changed := r.link.Conn()
+		if err := r.link.Publish(r.ctx, payload); err != nil {
+			if r.ctx.Err() != nil {
+				return r.canceled()
+			}
+			if err := r.waitUp(err); err != nil {
+				return err
+			}
+			r.stats.Reconnects++
+			r.stats.Retransmits++
+			resent = true
+			r.emit(Retry{Time: time.Now(), Function: f.Function, Number: f.Number, Attempt: attempt, Cause: CauseReconnect})
+			continue
+		}
+		sentAt := time.Now()
+		r.stats.FramesSent++
+		r.emit(FrameSent{Time: sentAt, Function: f.Function, Number: f.Number, Bytes: len(f.Data), Attempt: attempt})
+		timer.Reset(r.rto.timeout())
+
+		cause := ""
+	wait:
+		for {
+			select {
+			case <-r.ctx.Done():
+				return r.canceled()
+			case <-changed:
+				// Down, or down and up again: the frame or its answer may be lost.
+				if err := r.waitUp(errors.New("connection state changed")); err != nil {
+					return err
+				}
+				cause = CauseReconnect
+				break wait
+			case <-timer.C:
+				cause = CauseTimeout
+				break wait
+			case msg := <-r.link.Incoming():
+				fb, err := DecodeFeedback(msg)
+				if err != nil {
+					r.stats.Malformed++
+					r.emit(Malformed{Time: time.Now(), Error: err.Error(), Payload: msg[:min(len(msg), 32)]})
+					continue
+				}
+				if fb.Function != f.Function || fb.Number != f.Number {
+					r.stats.Stale++
+					r.emit(Stale{Time: time.Now(), Function: fb.Function, Number: fb.Number, Status: fb.Status})
+					continue
+				}
+				if fb.Status == StatusIncomplete {
+					cause = CauseNAK
+					break wait
+				}
+				rtt := time.Since(sentAt)
+				if !resent {
+					r.rtts = append(r.rtts, rtt)
+					r.rto.sample(rtt)
+				}
+				r.stats.FramesAcked++
+				r.emit(Acked{Time: time.Now(), Function: f.Function, Number: f.Number, RTT: rtt, RTTms: ms(rtt)})
+				return nil
+			}
+		}
+
+		if cause == CauseReconnect {
+			r.stats.Reconnects++
+			r.stats.Retransmits++
+			resent = true
+			r.emit(Retry{Time: time.Now(), Function: f.Function, Number: f.Number, Attempt: attempt, Cause: cause})
+			continue
+		}
+		if cause == CauseTimeout {
+			timeouts++
+			r.rto.backoff()
+		} else {
+			naks++
+		}
+		if attempt >= r.s.Retries {
+			return r.giveUp(f, attempt+1, timeouts, naks, cause)
+		}
+		attempt++
+		resent = true
+		r.stats.Retransmits++
+		if cause == CauseTimeout {
+			r.stats.Timeouts++
+		} else {
+			r.stats.NAKs++
+		}
+		r.emit(Retry{Time: time.Now(), Function: f.Function, Number: f.Number, Attempt: attempt, Cause: cause})
+	}
+}
+
+func (r *run) giveUp(f Frame, sends, timeouts, naks int, last string) error {
+	name := f.Function.String()
+	if f.Function == FuncData {
+		name = fmt.Sprintf("DATA %d", f.Number)
+	}
+	tries := fmt.Sprintf("%s was sent %d %s (%s, %s)", name, sends, plural(sends, "time", "times"),
+		count(timeouts, "timeout", "timeouts"), count(naks, "answer \"incomplete\"", "answers \"incomplete\""))
+	if f.Function == FuncFinish && last == CauseNAK {
+		return fmt.Errorf("%w: %s", ErrIncomplete, tries)
+	}
+	return fmt.Errorf("%w: %s", ErrNoAnswer, tries)
+}
+
+// waitUp waits for the link to be up, at most ReconnectWait.
+func (r *run) waitUp(cause error) error {
+	up, changed := r.link.Conn()
+	if up {
+		return nil
+	}
+	if cause != nil {
+		r.emit(LinkDown{Time: time.Now(), Error: cause.Error()})
+	}
+	deadline := time.NewTimer(r.s.ReconnectWait)
+	defer deadline.Stop()
+	for !up {
+		select {
+		case <-r.ctx.Done():
+			return r.canceled()
+		case <-deadline.C:
+			return fmt.Errorf("%w: %s did not come back within %s", ErrLinkDown, linkAddr(r.link), r.s.ReconnectWait)
+		case <-changed:
+			up, changed = r.link.Conn()
+		}
+	}
+	return nil
+}
+
+func (r *run) canceled() error {
+	return fmt.Errorf("%w after %d of %d bytes were acknowledged; the device may hold a partial image", ErrCanceled, r.stats.AckedBytes, r.stats.Bytes)
+}
+
+func (r *run) finish() {
+	r.stats.Duration = time.Since(r.start)
+	r.stats.DurationMs = ms(r.stats.Duration)
+	if sec := r.stats.Duration.Seconds(); sec > 0 {
+		r.stats.Throughput = float64(r.stats.AckedBytes) / sec
+	}
+	if len(r.rtts) > 0 {
+		slices.Sort(r.rtts)
+		r.stats.RTTMin = r.rtts[0]
+		r.stats.RTTMedian = r.rtts[len(r.rtts)/2]
+		r.stats.RTTP99 = r.rtts[min(len(r.rtts)-1, len(r.rtts)*99/100)]
+		r.stats.RTTMinMs, r.stats.RTTMedianMs, r.stats.RTTP99Ms = ms(r.stats.RTTMin), ms(r.stats.RTTMedian), ms(r.stats.RTTP99)
+	}
+	if d, ok := r.link.(interface{ Dropped() int64 }); ok {
+		r.stats.LinkDropped = int(d.Dropped())
+	}
+}
+
+func linkAddr(l Link) string {
+	if a, ok := l.(interface{ Addr() string }); ok {
+		return a.Addr()
+	}
+	return ""
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func count(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, one, many))
+}
+
+// rto is the retransmission timeout: fixed, or adaptive as in RFC 6298.
+type rto struct {
+	fixed    time.Duration
+	adaptive bool
+	srtt     time.Duration
+	rttvar   time.Duration
+	cur      time.Duration
+}
+
+func newRTO(fixed time.Duration, adaptive bool) rto {
+	return rto{fixed: fixed, adaptive: adaptive, cur: fixed}
+}
+
+func (r *rto) timeout() time.Duration { return r.cur }
+
+func (r *rto) sample(rtt time.Duration) {
+	if !r.adaptive {
+		return
+	}
+	if r.srtt == 0 {
+		r.srtt, r.rttvar = rtt, rtt/2
+	} else {
+		diff := r.srtt - rtt
+		if diff < 0 {
+			diff = -diff
+		}
+		r.rttvar = (3*r.rttvar + diff) / 4
+		r.srtt = (7*r.srtt + rtt) / 8
+	}
+	r.cur = min(max(r.srtt+4*r.rttvar, MinAdaptiveTimeout), r.fixed)
+}
+
+// backoff doubles the adaptive timeout after a timeout, up to the fixed one.
+func (r *rto) backoff() {
+	if r.adaptive {
+		r.cur = min(2*r.cur, r.fixed)
+	}
+}

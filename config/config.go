@@ -1,0 +1,287 @@
+// Package config keeps ImageBeam's shared settings, the broker profile and
+// the saved devices, in one JSON file that the window, send and serve read.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"imagebeam/transfer"
+)
+
+// Version is the settings file format this build writes.
+const Version = 1
+
+// ErrSettings means the settings file cannot be used as it is.
+var ErrSettings = errors.New("config: unusable settings")
+
+// Settings is the whole settings file.
+type Settings struct {
+	Version int      `json:"version"`
+	Broker  Broker   `json:"broker"`
+	Devices []Device `json:"devices"`
+}
+
+// Broker is the broker profile.
+type Broker struct {
+	// Builtin runs ImageBeam's embedded broker (on Listen) instead of
+	// connecting to URL.
+	Builtin bool   `json:"builtin"`
+	Listen  string `json:"listen,omitempty"` // built-in broker address; default 127.0.0.1:1883
+
+	URL       string   `json:"url,omitempty"`
+	Username  string   `json:"username,omitempty"`
+	Password  string   `json:"password,omitempty"` // the file is 0600; IMAGEBEAM_PASSWORD overrides
+	CAFile    string   `json:"ca_file,omitempty"`
+	CertFile  string   `json:"cert_file,omitempty"`
+	KeyFile   string   `json:"key_file,omitempty"`
+	Insecure  bool     `json:"insecure,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	KeepAlive Duration `json:"keep_alive,omitempty"`
+}
+
+// DefaultListen is the built-in broker's address.
+const DefaultListen = "127.0.0.1:1883"
+
+// Device is one saved device profile.
+type Device struct {
+	Name       string   `json:"name"`
+	ToDevice   string   `json:"to_device"`
+	FromDevice string   `json:"from_device"`
+	BeginName  string   `json:"begin_name"`
+	Chunk      int      `json:"chunk"`
+	Timeout    Duration `json:"timeout"`
+	Adaptive   bool     `json:"adaptive"`
+	Retries    int      `json:"retries"`
+	QoS        int      `json:"qos"`
+	// Simulated marks the device that ImageBeam's own simulator answers.
+	Simulated bool `json:"simulated,omitempty"`
+}
+
+// DefaultDevice is the old service's device: topics mqttTestPub and
+// mqttTestSub, 1400-byte chunks, 5 s timeout, 10 retries, QoS 0.
+func DefaultDevice() Device {
+	s := transfer.DefaultSettings()
+	return Device{
+		Name:       "BASE",
+		ToDevice:   "mqttTestPub",
+		FromDevice: "mqttTestSub",
+		BeginName:  s.BeginName,
+		Chunk:      s.Chunk,
+		Timeout:    Duration(s.Timeout),
+		Retries:    s.Retries,
+	}
+}
+
+// UnmarshalJSON fills fields missing from the file with the defaults.
+func (d *Device) UnmarshalJSON(b []byte) error {
+	type plain Device
+	p := plain(DefaultDevice())
+	p.Name = ""
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*d = Device(p)
+	return nil
+}
+
+// Settings returns the device's transfer settings.
+func (d Device) Settings() transfer.Settings {
+	s := transfer.DefaultSettings()
+	s.BeginName, s.Chunk, s.Timeout, s.Adaptive, s.Retries = d.BeginName, d.Chunk, time.Duration(d.Timeout), d.Adaptive, d.Retries
+	return s
+}
+
+// Transfer returns the device as the transfer engine takes it.
+func (d Device) Transfer() transfer.Device {
+	return transfer.Device{Name: d.Name, ToDevice: d.ToDevice, FromDevice: d.FromDevice, QoS: byte(d.QoS), Settings: d.Settings()}
+}
+
+// Validate reports the first problem with the device, in one sentence.
+func (d Device) Validate() error {
+	if strings.TrimSpace(d.Name) == "" {
+		return fmt.Errorf("%w: a device has no name", ErrSettings)
+	}
+	if err := transfer.CheckTopic(d.ToDevice); err != nil {
+		return fmt.Errorf("device %q: %w", d.Name, err)
+	}
+	if err := transfer.CheckTopic(d.FromDevice); err != nil {
+		return fmt.Errorf("device %q: %w", d.Name, err)
+	}
+	if d.ToDevice == d.FromDevice {
+		return fmt.Errorf("%w: device %q uses %q both ways; the device topics must differ", ErrSettings, d.Name, d.ToDevice)
+	}
+	if d.QoS < 0 || d.QoS > 2 {
+		return fmt.Errorf("%w: device %q has QoS %d, not 0, 1 or 2", ErrSettings, d.Name, d.QoS)
+	}
+	if err := d.Settings().Validate(); err != nil {
+		return fmt.Errorf("device %q: %w", d.Name, err)
+	}
+	return nil
+}
+
+// Transfer returns the broker profile as the transfer engine takes it.
+// With Builtin it points at the built-in broker's address.
+func (b Broker) Transfer() transfer.BrokerConfig {
+	url := b.URL
+	if b.Builtin || url == "" {
+		listen := b.Listen
+		if listen == "" {
+			listen = DefaultListen
+		}
+		host, port, err := net.SplitHostPort(listen)
+		if err != nil {
+			host, port = "", "1883"
+		}
+		if host == "" || net.ParseIP(host) == nil || net.ParseIP(host).IsUnspecified() {
+			host = "127.0.0.1" // this computer reaches its own broker on loopback
+		}
+		url = "tcp://" + net.JoinHostPort(host, port)
+	}
+	return transfer.BrokerConfig{
+		URL: url, Username: b.Username, Password: b.Password,
+		CAFile: b.CAFile, CertFile: b.CertFile, KeyFile: b.KeyFile, Insecure: b.Insecure,
+		ClientID: b.ClientID, KeepAlive: time.Duration(b.KeepAlive),
+	}
+}
+
+// Default is what a first start gets: the built-in broker and no devices.
+func Default() *Settings {
+	return &Settings{Version: Version, Broker: Broker{Builtin: true, Listen: DefaultListen}}
+}
+
+// Device returns the saved device with this name.
+func (s *Settings) Device(name string) (Device, bool) {
+	for _, d := range s.Devices {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Device{}, false
+}
+
+// Validate checks every device and that names are unique.
+func (s *Settings) Validate() error {
+	seen := map[string]bool{}
+	for _, d := range s.Devices {
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		key := strings.ToLower(d.Name)
+		if seen[key] {
+			return fmt.Errorf("%w: two devices are named %q", ErrSettings, d.Name)
+		}
+		seen[key] = true
+	}
+	if !s.Broker.Builtin && s.Broker.URL != "" {
+		if err := transfer.ValidateBrokerURL(s.Broker.URL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Path is the settings file: $IMAGEBEAM_CONFIG, or settings.json in
+// ImageBeam's folder of the user's config directory.
+func Path() (string, error) {
+	if p := os.Getenv("IMAGEBEAM_CONFIG"); p != "" {
+		return p, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("config: no user config directory: %w", err)
+	}
+	return filepath.Join(dir, "imagebeam", "settings.json"), nil
+}
+
+// Load reads the settings file. A missing file gives Default(), not an error.
+func Load(path string) (*Settings, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Default(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: cannot read %s: %w", path, err)
+	}
+	s := Default()
+	if err := json.Unmarshal(b, s); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line := 1 + strings.Count(string(b[:se.Offset]), "\n")
+			return nil, fmt.Errorf("%w: %s is not valid JSON (line %d: %v)", ErrSettings, path, line, err)
+		}
+		return nil, fmt.Errorf("%w: %s: %v", ErrSettings, path, err)
+	}
+	if s.Version > Version {
+		return nil, fmt.Errorf("%w: %s was written by a newer ImageBeam (format %d; this one reads up to %d)", ErrSettings, path, s.Version, Version)
+	}
+	s.Version = Version
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Save writes the settings atomically (a temporary file renamed over the
+// old one), readable by the user only, so a crash never leaves half a file.
+func (s *Settings) Save(path string) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	s.Version = Version
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("config: cannot create %s: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, ".settings-*.json")
+	if err != nil {
+		return fmt.Errorf("config: cannot write in %s: %w", dir, err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename this fails harmlessly
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: cannot write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("config: cannot replace %s: %w", path, err)
+	}
+	return nil
+}
+
+// Duration is a time.Duration written as "5s" in JSON.
+type Duration time.Duration
+
+// MarshalText writes the duration as Go's duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads a Go duration string such as "5s" or "250ms".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 5s or 250ms", b)
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,137 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMissingFileGivesDefaults(t *testing.T) {
+	s, err := Load(filepath.Join(t.TempDir(), "none.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Broker.Builtin || len(s.Devices) != 0 || s.Version != Version {
+		t.Fatalf("defaults = %+v", s)
+	}
+}
+
+func TestSaveLoadRoundTripIsPrivateAndAtomic(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "settings.json")
+	s := Default()
+	d := DefaultDevice()
+	d.Timeout = Duration(250 * time.Millisecond)
+	d.Adaptive = true
+	s.Devices = append(s.Devices, d)
+	s.Broker.Password = "secret"
+	if err := s.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".settings-*"))
+	if len(left) != 0 {
+		t.Fatalf("temporary files left behind: %v", left)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Devices) != 1 || got.Devices[0] != d || got.Broker.Password != "secret" {
+		t.Fatalf("round trip: %+v", got)
+	}
+	raw, _ := os.ReadFile(path)
+	if !strings.Contains(string(raw), `"timeout": "250ms"`) || !strings.Contains(string(raw), `"version": 1`) {
+		t.Fatalf("file does not read as documented:\n%s", raw)
+	}
+}
+
+func TestMissingDeviceFieldsTakeDefaults(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.json")
+	os.WriteFile(path, []byte(`{"version":1,"devices":[{"name":"lab","to_device":"a","from_device":"b"}]}`), 0o600)
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := s.Devices[0]
+	if d.Chunk != 1400 || time.Duration(d.Timeout) != 5*time.Second || d.Retries != 10 || d.BeginName != "image.jpg" {
+		t.Fatalf("defaults not applied: %+v", d)
+	}
+}
+
+func TestBadFilesAreRefusedWithTheCause(t *testing.T) {
+	cases := map[string]string{
+		"not json":     `{"version":1,`,
+		"newer format": `{"version":99}`,
+		"bad duration": `{"devices":[{"name":"a","to_device":"a","from_device":"b","timeout":"soon"}]}`,
+		"wildcard":     `{"devices":[{"name":"a","to_device":"a/#","from_device":"b"}]}`,
+		"same topics":  `{"devices":[{"name":"a","to_device":"t","from_device":"t"}]}`,
+		"dup names":    `{"devices":[{"name":"a","to_device":"a","from_device":"b"},{"name":"A","to_device":"c","from_device":"d"}]}`,
+		"bad chunk":    `{"devices":[{"name":"a","to_device":"a","from_device":"b","chunk":0}]}`,
+		"bad qos":      `{"devices":[{"name":"a","to_device":"a","from_device":"b","qos":3}]}`,
+	}
+	for name, body := range cases {
+		path := filepath.Join(t.TempDir(), "s.json")
+		os.WriteFile(path, []byte(body), 0o600)
+		if _, err := Load(path); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if strings.Count(err.Error(), "\n") > 0 {
+			t.Errorf("%s: error is not one line: %q", name, err)
+		}
+	}
+}
+
+func TestSaveRefusesInvalidSettingsAndKeepsTheOldFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.json")
+	good := Default()
+	good.Devices = []Device{DefaultDevice()}
+	if err := good.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	bad := Default()
+	d := DefaultDevice()
+	d.ToDevice = ""
+	bad.Devices = []Device{d}
+	if err := bad.Save(path); err == nil {
+		t.Fatal("saved a device with an empty topic")
+	}
+	s, err := Load(path)
+	if err != nil || len(s.Devices) != 1 || s.Devices[0].ToDevice != "mqttTestPub" {
+		t.Fatalf("the good file was damaged: %+v, %v", s, err)
+	}
+}
+
+func TestBuiltinBrokerURL(t *testing.T) {
+	cases := map[string]string{"": "tcp://127.0.0.1:1883", "127.0.0.1:1884": "tcp://127.0.0.1:1884", "0.0.0.0:1883": "tcp://127.0.0.1:1883"}
+	for listen, want := range cases {
+		if got := (Broker{Builtin: true, Listen: listen}).Transfer().URL; got != want {
+			t.Errorf("listen %q: URL %q, want %q", listen, got, want)
+		}
+	}
+	if got := (Broker{URL: "ssl://lab:8883"}).Transfer().URL; got != "ssl://lab:8883" {
+		t.Errorf("external URL = %q", got)
+	}
+}
+
+func TestPathHonoursEnvironment(t *testing.T) {
+	t.Setenv("IMAGEBEAM_CONFIG", "/tmp/x.json")
+	if p, _ := Path(); p != "/tmp/x.json" {
+		t.Fatalf("Path = %q", p)
+	}
+}
+
+func TestErrorsAreSentinels(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.json")
+	os.WriteFile(path, []byte(`{"version":99}`), 0o600)
+	if _, err := Load(path); !errors.Is(err, ErrSettings) {
+		t.Fatalf("err = %v, want ErrSettings", err)
+	}
+}

@@ -66,7 +66,7 @@ type Retry struct {
 type Malformed struct {
 	Time    time.Time `json:"time"`
 	Error   string    `json:"error"`
-	Payload []byte    `json:"payload"` // base64 in JSON, at most 32 bytes kept
+	Payload string    `json:"payload_hex"` // the first 32 bytes, hex-encoded
 }
 
 // Stale: well-formed feedback that does not answer the outstanding frame

@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-// Wire constants of the BASE protocol (docs/PROTOCOL.md).
+// Wire constants of the BASE protocol (docs/PROTOCOL.md in this repo).
 const (
 	// FrameMagic starts every frame sent to the device (bytes EE EE FF FF).
 	FrameMagic uint32 = 0xFFFFEEEE

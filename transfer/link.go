@@ -331,18 +331,18 @@ func (l *MQTTLink) setState(s LinkState, err error) {
 	l.changed = make(chan struct{})
 }
 
-// State returns the connection state, the reason for the last loss (nil
-// when up) and a channel closed at the next change.
-func (l *MQTTLink) State() (LinkState, error, <-chan struct{}) {
+// State returns the connection state, a channel closed at the next change
+// and the reason for the last loss (nil when up).
+func (l *MQTTLink) State() (LinkState, <-chan struct{}, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.state, l.lastErr, l.changed
+	return l.state, l.changed, l.lastErr
 }
 
 // Conn reports whether the link is up (connected and subscribed) and
 // returns a channel closed at the next change.
 func (l *MQTTLink) Conn() (up bool, changed <-chan struct{}) {
-	s, _, ch := l.State()
+	s, ch, _ := l.State()
 	return s == StateUp, ch
 }
 
@@ -351,7 +351,7 @@ func (l *MQTTLink) WaitUp(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
-		s, err, ch := l.State()
+		s, ch, err := l.State()
 		switch s {
 		case StateUp:
 			return nil

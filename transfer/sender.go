@@ -4,6 +4,7 @@ package transfer
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -243,7 +244,7 @@ func (r *run) exchange(f Frame) error {
 				fb, err := DecodeFeedback(msg)
 				if err != nil {
 					r.stats.Malformed++
-					r.emit(Malformed{Time: time.Now(), Error: err.Error(), Payload: msg[:min(len(msg), 32)]})
+					r.emit(Malformed{Time: time.Now(), Error: err.Error(), Payload: hex.EncodeToString(msg[:min(len(msg), 32)])})
 					continue
 				}
 				if fb.Function != f.Function || fb.Number != f.Number {

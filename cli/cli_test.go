@@ -1,0 +1,226 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"imagebeam/broker"
+	"imagebeam/simdevice"
+	"imagebeam/transfer"
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "imagebeam-cli-test-")
+	if err != nil {
+		panic(err)
+	}
+	transfer.LockDir = filepath.Join(dir, "locks")
+	os.Setenv("IMAGEBEAM_CONFIG", filepath.Join(dir, "settings.json"))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(args ...string) result {
+	var out, errb bytes.Buffer
+	code := Main(args, Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+	return result{code, out.String(), errb.String()}
+}
+
+func TestUnknownCommandIsUsageError(t *testing.T) {
+	r := run("sned", "photo.jpg")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, `unknown command "sned"`) {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestNoArgumentsWithoutWindowPrintsUsage(t *testing.T) {
+	r := run()
+	if r.code != ExitOK || !strings.Contains(r.stdout, "Commands:") {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestFileArgumentOpensTheWindow(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "a.jpg")
+	os.WriteFile(f, []byte("x"), 0o600)
+	var got []string
+	code := Main([]string{f}, Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Window: func(files []string) int { got = files; return 0 }})
+	if code != 0 || len(got) != 1 || got[0] != f {
+		t.Fatalf("window got %v, code %d", got, code)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := run("version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "ImageBeam ") {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	r := run("send", "-h")
+	if r.code != 0 || !strings.Contains(r.stdout, "-to-device topic") {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestSendBadUsage(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.jpg")
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no image", []string{"send", "--raw"}, "missing argument"},
+		{"two images", []string{"send", "--raw", "a", "b"}, "too many arguments"},
+		{"unknown flag", []string{"send", "--frobnicate", "a"}, "frobnicate"},
+		{"missing file", []string{"send", "--raw", missing}, "cannot read " + missing},
+		{"folder", []string{"send", "--raw", t.TempDir()}, "is a folder"},
+		{"bad chunk", []string{"send", "--raw", "--chunk", "0", "x"}, "chunk size 0"},
+		{"bad qos", []string{"send", "--raw", "--qos", "5", "x"}, "QoS 5"},
+		{"wildcard topic", []string{"send", "--raw", "--to-device", "a/#", "x"}, "wildcard"},
+		{"bad broker", []string{"send", "--raw", "--broker", "http://x", "x"}, "scheme"},
+		{"bad name", []string{"send", "--raw", "--name", "a;b", "x"}, "BEGIN file name"},
+		{"unknown device", []string{"send", "--raw", "--device", "nope", "x"}, `no saved device is named "nope"`},
+	}
+	for _, c := range cases {
+		r := run(c.args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and %q", c.name, r.code, r.stderr, c.want)
+		}
+		if strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 && c.name != "unknown flag" {
+			t.Errorf("%s: stderr is more than one line: %q", c.name, r.stderr)
+		}
+	}
+}
+
+func TestSendTooLargeIsBadInput(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "big.bin")
+	os.WriteFile(f, make([]byte, 32768*10+1), 0o600)
+	r := run("send", "--raw", "--chunk", "10", f)
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "too large") || !strings.Contains(r.stderr, "327680") {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestSendUnreachableBrokerExitsOne(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	f := filepath.Join(t.TempDir(), "a.jpg")
+	os.WriteFile(f, []byte("hello"), 0o600)
+	r := run("send", "--raw", "--broker", "tcp://"+addr, f)
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "unreachable") || !strings.Contains(r.stderr, addr) {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func startBroker(t *testing.T) string {
+	b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b.URL()
+}
+
+func TestSendToSilentDeviceExitsOne(t *testing.T) {
+	url := startBroker(t)
+	f := filepath.Join(t.TempDir(), "a.jpg")
+	os.WriteFile(f, []byte("hello"), 0o600)
+	r := run("send", "--raw", "--broker", url, "--timeout", "10ms", "--retries", "1", f)
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "device did not answer: BEGIN was sent 2 times") {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestSendJSONToSimulatedDevice(t *testing.T) {
+	url := startBroker(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	link, err := transfer.Dial(ctx, transfer.BrokerConfig{URL: url}, "test-sim", "t/to", "t/from", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Close()
+	images := make(chan simdevice.Received, 1)
+	go simdevice.Run(ctx, link, simdevice.Options{Faults: simdevice.Faults{NAK: 0.1, Garbage: 0.1, Seed: 3}}, images)
+
+	img := bytes.Repeat([]byte("imagebeam"), 1000)
+	f := filepath.Join(t.TempDir(), "a.jpg")
+	os.WriteFile(f, img, 0o600)
+	r := run("send", "--raw", "--json", "--broker", url, "--to-device", "t/to", "--from-device", "t/from", f)
+	if r.code != 0 {
+		t.Fatalf("got %+v", r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	var last struct {
+		Type  string
+		Stats transfer.Stats
+	}
+	for _, l := range lines {
+		if err := json.Unmarshal([]byte(l), &last); err != nil {
+			t.Fatalf("not JSON: %q", l)
+		}
+	}
+	if last.Type != "done" || last.Stats.Bytes != len(img) {
+		t.Fatalf("last event %+v", last)
+	}
+	sum := sha256.Sum256(img)
+	if got := <-images; got.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("device got %+v", got)
+	}
+}
+
+func TestSimulateBadFaults(t *testing.T) {
+	for _, args := range [][]string{
+		{"simulate", "--nak", "1.5"},
+		{"simulate", "--late", "0.1"},
+		{"simulate", "--late", "x:1s"},
+		{"simulate", "extra"},
+	} {
+		if r := run(args...); r.code != ExitUsage {
+			t.Errorf("%v: exit %d, stderr %q; want 2", args, r.code, r.stderr)
+		}
+	}
+}
+
+func TestBrokerAddressInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	r := run("broker", "--listen", l.Addr().String())
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "in use") {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestBrokerBeyondLoopbackNeedsLogin(t *testing.T) {
+	r := run("broker", "--listen", "0.0.0.0:0")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "username and password") {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+func TestDemoDeliversThePicture(t *testing.T) {
+	r := run("demo")
+	if r.code != 0 || !strings.Contains(r.stdout, "sent ") || !strings.Contains(r.stderr, `"complete":true`) {
+		t.Fatalf("got %+v", r)
+	}
+}

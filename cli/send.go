@@ -1,0 +1,281 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"imagebeam/config"
+	"imagebeam/transfer"
+)
+
+// deviceFlags are a device profile's settings as flags.
+type deviceFlags struct {
+	device                 string
+	toDevice, fromDevice   string
+	name                   string
+	chunk, retries, qos    int
+	timeout, reconnectWait time.Duration
+	adaptive               bool
+}
+
+func (d *deviceFlags) register(fs *flag.FlagSet) {
+	def := config.DefaultDevice()
+	fs.StringVar(&d.device, "device", "", "saved device `NAME` from the settings file (flags below override it)")
+	fs.StringVar(&d.toDevice, "to-device", def.ToDevice, "`topic` the device listens on")
+	fs.StringVar(&d.fromDevice, "from-device", def.FromDevice, "`topic` the device answers on")
+	fs.StringVar(&d.name, "name", def.BeginName, "file `name` announced in BEGIN")
+	fs.IntVar(&d.chunk, "chunk", def.Chunk, "data `bytes` per packet")
+	fs.DurationVar(&d.timeout, "timeout", time.Duration(def.Timeout), "resend a frame after this long without an answer")
+	fs.BoolVar(&d.adaptive, "adaptive", false, "derive the timeout from measured round trips (at most --timeout)")
+	fs.IntVar(&d.retries, "retries", def.Retries, "resends allowed per frame")
+	fs.IntVar(&d.qos, "qos", def.QoS, "MQTT QoS `0|1|2` (1 and 2 are slow on a Mosquitto with Nagle on; see README)")
+	fs.DurationVar(&d.reconnectWait, "reconnect-wait", transfer.DefaultReconnectWait, "how long to wait for a lost broker connection")
+}
+
+// resolve picks the saved device (if --device) and applies the flags
+// given on the command line over it.
+func (d *deviceFlags) resolve(set map[string]bool, settings *config.Settings) (transfer.Device, error) {
+	dev := config.DefaultDevice()
+	if d.device != "" {
+		saved, ok := settings.Device(d.device)
+		if !ok {
+			names := make([]string, 0, len(settings.Devices))
+			for _, s := range settings.Devices {
+				names = append(names, s.Name)
+			}
+			if len(names) == 0 {
+				return transfer.Device{}, usagef("no saved device is named %q (there are no saved devices yet)", d.device)
+			}
+			return transfer.Device{}, usagef("no saved device is named %q (saved: %s)", d.device, strings.Join(names, ", "))
+		}
+		dev = saved
+	}
+	if set["to-device"] {
+		dev.ToDevice = d.toDevice
+	}
+	if set["from-device"] {
+		dev.FromDevice = d.fromDevice
+	}
+	if set["name"] {
+		dev.BeginName = d.name
+	}
+	if set["chunk"] {
+		dev.Chunk = d.chunk
+	}
+	if set["timeout"] {
+		dev.Timeout = config.Duration(d.timeout)
+	}
+	if set["adaptive"] {
+		dev.Adaptive = d.adaptive
+	}
+	if set["retries"] {
+		dev.Retries = d.retries
+	}
+	if set["qos"] {
+		dev.QoS = d.qos
+	}
+	if err := dev.Validate(); err != nil {
+		return transfer.Device{}, err
+	}
+	td := dev.Transfer()
+	td.Settings.ReconnectWait = d.reconnectWait
+	return td, nil
+}
+
+func runSend(ctx context.Context, env Env, args []string) error {
+	fs := newFlags("send", "IMAGE", "Send IMAGE (a file, or - for standard input) to a device and wait for its\nacknowledgement of the whole image. Exit 0 only when the device acked FINISH.")
+	var bf brokerFlags
+	var df deviceFlags
+	bf.register(fs)
+	df.register(fs)
+	raw := fs.Bool("raw", false, "send the file's bytes unchanged")
+	asJSON := fs.Bool("json", false, "print one JSON object per event on stdout (docs/EVENTS.md)")
+	noWait := fs.Bool("no-wait", false, "fail at once with \"device busy\" if another transfer is using the device")
+	pos, err := parse(fs, env, args, 1)
+	if err != nil {
+		return err
+	}
+	set := setFlags(fs)
+	settings, err := loadSettings()
+	if err != nil {
+		return err
+	}
+	dev, err := df.resolve(set, settings)
+	if err != nil {
+		return err
+	}
+	brokerCfg := bf.config(set, settings.Broker)
+	if err := transfer.ValidateBrokerURL(brokerCfg.URL); err != nil {
+		return err
+	}
+	image, err := readImage(env, pos[0], *raw)
+	if err != nil {
+		return err
+	}
+
+	events := make(chan transfer.Event, 256)
+	type result struct {
+		st  transfer.Stats
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := transfer.Send(ctx, transfer.Job{Broker: brokerCfg, Device: dev, Image: image, NoWait: *noWait, Role: "send"}, events)
+		close(events)
+		done <- result{st, err}
+	}()
+
+	var show func(transfer.Event)
+	switch {
+	case *asJSON:
+		enc := json.NewEncoder(env.Stdout)
+		show = func(e transfer.Event) { _ = enc.Encode(e) }
+	case isTerminal(env.Stderr):
+		show = newProgressBar(env.Stderr).show
+	default:
+		show = newPlainLog(env.Stderr).show
+	}
+	for e := range events {
+		show(e)
+	}
+	r := <-done
+	if r.err != nil {
+		return r.err
+	}
+	if !*asJSON {
+		fmt.Fprintln(env.Stdout, summary(dev, r.st))
+	}
+	return nil
+}
+
+// readImage reads the image to send: a file, or standard input for "-".
+func readImage(env Env, path string, raw bool) ([]byte, error) {
+	if !raw {
+		return nil, usagef("only --raw is available in this build: the image pipeline is not built in yet")
+	}
+	if path == "-" {
+		b, err := io.ReadAll(io.LimitReader(env.Stdin, int64(transfer.MaxImageSize(transfer.MaxChunk))+1))
+		if err != nil {
+			return nil, fmt.Errorf("%w: cannot read standard input: %v", errBadInput, err)
+		}
+		return b, nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read %s: %v", errBadInput, path, unwrapPath(err))
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%w: %s is a folder, not an image file", errBadInput, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read %s: %v", errBadInput, path, unwrapPath(err))
+	}
+	return b, nil
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+func summary(dev transfer.Device, st transfer.Stats) string {
+	return fmt.Sprintf("sent %s (%d packets) to %s in %s: %s, %d retransmissions (%d timeouts, %d NAKs, %d reconnects), %d malformed ignored, RTT median %.2f ms, p99 %.2f ms",
+		humanBytes(float64(st.Bytes)), st.Packets, dev.ToDevice, st.Duration.Round(time.Millisecond), humanRate(st.Throughput),
+		st.Retransmits, st.Timeouts, st.NAKs, st.Reconnects, st.Malformed, st.RTTMedianMs, st.RTTP99Ms)
+}
+
+func humanBytes(n float64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", n/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", n/(1<<10))
+	}
+	return fmt.Sprintf("%.0f bytes", n)
+}
+
+func humanRate(bps float64) string { return humanBytes(bps) + "/s" }
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progressBar redraws one status line on a terminal, at most 10 times a second.
+type progressBar struct {
+	w       io.Writer
+	last    time.Time
+	retries int
+	p       transfer.Progress
+}
+
+func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w} }
+
+func (b *progressBar) show(e transfer.Event) {
+	switch e := e.(type) {
+	case transfer.Waiting:
+		fmt.Fprintf(b.w, "waiting: another transfer is using %s\n", e.Device)
+	case transfer.LinkDown:
+		fmt.Fprintf(b.w, "\r\033[Kwaiting for the broker: %s\n", e.Error)
+	case transfer.Retry:
+		b.retries++
+	case transfer.Progress:
+		b.p = e
+		if time.Since(b.last) < 100*time.Millisecond && e.AckedBytes < e.TotalBytes {
+			return
+		}
+		b.last = time.Now()
+		const width = 30
+		frac := 1.0
+		if e.TotalBytes > 0 {
+			frac = float64(e.AckedBytes) / float64(e.TotalBytes)
+		}
+		full := int(frac * width)
+		fmt.Fprintf(b.w, "\r\033[K[%s%s] %3.0f%%  %d/%d packets  %s  %d retries",
+			strings.Repeat("#", full), strings.Repeat(".", width-full), frac*100,
+			e.AckedPackets, e.TotalPackets, humanRate(e.Rate), b.retries)
+	case transfer.Done, transfer.Failed:
+		fmt.Fprint(b.w, "\r\033[K")
+	}
+}
+
+// plainLog prints notable events as lines, for logs and pipes.
+type plainLog struct {
+	w       io.Writer
+	nextPct int
+}
+
+func newPlainLog(w io.Writer) *plainLog { return &plainLog{w: w, nextPct: 10} }
+
+func (l *plainLog) show(e transfer.Event) {
+	switch e := e.(type) {
+	case transfer.Waiting:
+		fmt.Fprintf(l.w, "waiting: another transfer is using %s\n", e.Device)
+	case transfer.Connected:
+		fmt.Fprintf(l.w, "connected to %s\n", e.Broker)
+	case transfer.LinkDown:
+		fmt.Fprintf(l.w, "waiting for the broker: %s\n", e.Error)
+	case transfer.Retry:
+		fmt.Fprintf(l.w, "resending %s %d (attempt %d, %s)\n", e.Function, e.Number, e.Attempt, e.Cause)
+	case transfer.Progress:
+		if e.TotalBytes == 0 {
+			return
+		}
+		pct := e.AckedBytes * 100 / e.TotalBytes
+		if pct >= l.nextPct {
+			fmt.Fprintf(l.w, "%d%% (%d/%d packets, %s)\n", pct, e.AckedPackets, e.TotalPackets, humanRate(e.Rate))
+			l.nextPct = pct/10*10 + 10
+		}
+	}
+}

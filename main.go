@@ -1,0 +1,13 @@
+// Command imagebeam pushes images to lab devices over MQTT: a window by
+// default, headless commands for scripts (see imagebeam help).
+package main
+
+import (
+	"os"
+
+	"imagebeam/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr}))
+}

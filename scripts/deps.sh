@@ -1,0 +1,37 @@
+#!/bin/sh
+# Installs the Debian/Ubuntu packages a make target needs, only when missing.
+# Usage: scripts/deps.sh GROUP...   (groups: gui test shot package codec-bench)
+set -eu
+
+pkgs=""
+for group in "$@"; do
+	case "$group" in
+	gui) pkgs="$pkgs ca-certificates gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev" ;;
+	test) pkgs="$pkgs mosquitto" ;;
+	shot) pkgs="$pkgs xvfb imagemagick" ;;
+	package) pkgs="$pkgs gcc-mingw-w64-x86-64 nsis p7zip-full lintian xz-utils file" ;;
+	codec-bench) pkgs="$pkgs libvips-tools imagemagick time" ;;
+	*) echo "deps.sh: unknown group $group" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "deps.sh: please install:$missing (this script knows only apt-get)" >&2
+	exit 1
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then sudo=sudo; else
+		echo "deps.sh: need root or sudo to install:$missing" >&2; exit 1
+	fi
+fi
+echo "installing:$missing"
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

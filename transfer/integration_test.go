@@ -1,12 +1,15 @@
 package transfer_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -261,4 +264,64 @@ func TestSameDeviceIsBusyForASecondSender(t *testing.T) {
 		t.Fatalf("second sender: %v, want ErrDeviceBusy", err)
 	}
 	checkReceived(t, images, img)
+}
+
+// TestReferenceDeviceInPython sends to a device written from PROTOCOL.md
+// alone, in Python on another MQTT client, sharing no code with ImageBeam.
+func TestReferenceDeviceInPython(t *testing.T) {
+	t.Parallel()
+	if err := exec.Command("/usr/bin/python3", "-c", "import paho.mqtt.client").Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("python3-paho-mqtt is not installed; CI must run the reference device test")
+		}
+		t.Skip("python3-paho-mqtt is not installed (apt-get install python3-paho-mqtt)")
+	}
+	m := testbroker.StartMosquitto(t, testbroker.Options{})
+	host, port, _ := strings.Cut(m.Addr(), ":")
+	cmd := exec.Command("/usr/bin/python3", "testdata/reference_device.py", host, port, "ref/to", "ref/from")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	next := func() string {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("the reference device exited")
+			}
+			return l
+		case <-time.After(10 * time.Second):
+			t.Fatal("the reference device said nothing for 10 s")
+		}
+		return ""
+	}
+	if l := next(); l != "ready" {
+		t.Fatalf("reference device: %q", l)
+	}
+	for _, size := range []int{0, 1400, 100*1400 + 1} {
+		img := randomBytes(t, size)
+		if _, err := transfer.Send(context.Background(), sendJob(m.URL(), "ref/to", "ref/from", img, transfer.DefaultSettings()), nil); err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		var got simdevice.Received
+		if err := json.Unmarshal([]byte(next()), &got); err != nil {
+			t.Fatal(err)
+		}
+		if !got.Complete || got.Size != size || got.SHA256 != digest(img) {
+			t.Fatalf("%d bytes: the reference device got %+v", size, got)
+		}
+	}
 }

@@ -161,10 +161,7 @@ func Send(ctx context.Context, job Job, events chan<- Event) (Stats, error) {
 	fail := func(err error) (Stats, error) {
 		st := Stats{Bytes: len(job.Image)}
 		if events != nil {
-			select {
-			case events <- Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: st}:
-			case <-ctx.Done():
-			}
+			events <- Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: st}
 		}
 		return st, err
 	}

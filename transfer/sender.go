@@ -108,10 +108,10 @@ func Run(ctx context.Context, link Link, image []byte, s Settings, events chan<-
 	err := r.send(image)
 	r.finish()
 	if err != nil {
-		r.emit(Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: r.stats})
+		r.emitFinal(Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: r.stats})
 		return r.stats, err
 	}
-	r.emit(Done{Time: time.Now(), Stats: r.stats})
+	r.emitFinal(Done{Time: time.Now(), Stats: r.stats})
 	return r.stats, nil
 }
 
@@ -144,6 +144,16 @@ func (r *run) emit(e Event) {
 	select {
 	case r.events <- e:
 	case <-r.ctx.Done():
+		// Cancelled: the consumer may have stopped reading, so only the
+		// final event (which it must read) still waits for room.
+	}
+}
+
+// emitFinal sends Done or Failed; the consumer reads until Run returns,
+// so this never waits forever, and the last event is never lost.
+func (r *run) emitFinal(e Event) {
+	if r.events != nil {
+		r.events <- e
 	}
 }
 

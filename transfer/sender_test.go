@@ -572,3 +572,20 @@ func TestAdaptiveTimeoutRecoversFasterFromLoss(t *testing.T) {
 		t.Fatalf("timeouts = %d, want 4", st.Timeouts)
 	}
 }
+
+func TestCancelledTransferStillEndsWithFailed(t *testing.T) {
+	for range 20 {
+		link := newFakeLink(nil)
+		s := testSettings()
+		s.Timeout = time.Hour
+		ctx, cancel := context.WithCancel(context.Background())
+		link.onSend = func(int) { cancel() }
+		var last Event
+		for e := range Start(ctx, link, []byte("x"), s) {
+			last = e
+		}
+		if f, ok := last.(Failed); !ok || !errors.Is(f.Err, ErrCanceled) {
+			t.Fatalf("last event %#v, want Failed with ErrCanceled", last)
+		}
+	}
+}

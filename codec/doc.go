@@ -1,0 +1,33 @@
+// Package codec turns whatever image a user has (a file, a URL or bytes in
+// any common format) into the small baseline JPEG a device with a fixed
+// screen can show, within a byte budget, and fast enough for a live preview.
+//
+// Use Load (or LoadFile, LoadURL, LoadBytes) once, then Image.Encode as
+// often as the options change; Convert does both for a one-shot command.
+//
+// # Working copy
+//
+// Loading decodes once into a working copy kept in the Image. A JPEG is
+// decoded directly at 1/2, 1/4 or 1/8 of its size (the DCT-domain scaling
+// libjpeg calls scale_denom), at the coarsest scale that still gives full
+// resolution for LoadOptions.Target, or for a DefaultWorkingSize box when
+// no target is given: a 24 MP photo is never held at full size for an
+// 800×480 device. Encode re-decodes from the kept input bytes, once, when
+// later Options need more resolution than the working copy has, so every
+// result is correct whatever the order of calls. Other formats are kept at
+// full size. The last oriented and fitted image is cached too, so a change
+// of quality or byte budget only re-encodes.
+//
+// The scaled decoder handles sequential Huffman JPEGs with one or three
+// components (nearly every camera and phone photo); progressive, CMYK and
+// other JPEGs are decoded by image/jpeg at full size and shrunk after.
+//
+// # Errors
+//
+// Every error wraps one of the Err* sentinels (test with errors.Is) and
+// reads as one sentence naming the cause. No input makes the package panic
+// (third-party decoders run under recover) or hang (every fetch has
+// timeouts and a size cap; decoding checks the context).
+package codec
+
+//go:generate go run ./internal/cmd/gentestdata

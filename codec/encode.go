@@ -1,0 +1,300 @@
+package codec
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math"
+	"strings"
+)
+
+// Result is what the device gets, and what a preview shows about it.
+type Result struct {
+	// JPEG is the baseline JPEG to send. When sent as is, it is the input's
+	// own slice: treat it as read-only.
+	JPEG []byte
+	// SourceFormat, SourceWidth and SourceHeight describe the input (size as
+	// displayed, after the EXIF orientation).
+	SourceFormat              Format
+	SourceWidth, SourceHeight int
+	// Width and Height of the output.
+	Width, Height int
+	// Quality used; for an input sent as is, its estimated quality.
+	Quality int
+	// Bytes is len(JPEG).
+	Bytes int
+	// Packets is the number of ChunkSize packets the JPEG takes.
+	Packets   int
+	ChunkSize int
+	// SHA256 is the hex SHA-256 of JPEG.
+	SHA256 string
+	// Reencoded is false when the input's own bytes are sent as is.
+	Reencoded bool
+	// Shrunk is true when the byte budget made the image smaller than the
+	// Options asked for.
+	Shrunk bool
+	// Notes say what was done that the user may not expect, in words.
+	Notes []string
+}
+
+// Summary is the one-line report of `imagebeam convert`, e.g.
+// "800×480 JPEG, q85, 61.2 KB, 45 packets (from 6000×4000 JPEG, re-encoded; EXIF orientation 6 applied)".
+// KB are 1000 bytes.
+func (r *Result) Summary() string {
+	how := "re-encoded"
+	if !r.Reencoded {
+		how = "sent as is"
+	}
+	packets := "packets"
+	if r.Packets == 1 {
+		packets = "packet"
+	}
+	s := fmt.Sprintf("%d×%d JPEG, q%d, %s, %d %s (from %d×%d %s, %s", r.Width, r.Height, r.Quality,
+		kb(r.Bytes), r.Packets, packets, r.SourceWidth, r.SourceHeight, r.SourceFormat, how)
+	if len(r.Notes) > 0 {
+		s += "; " + strings.Join(r.Notes, "; ")
+	}
+	return s + ")"
+}
+
+func kb(n int) string {
+	if n < 1000 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%.1f KB", float64(n)/1000)
+}
+
+// geomKey identifies a rendered (oriented, fitted) image in the cache.
+type geomKey struct {
+	o    orientation
+	l    layout
+	bg   color.NRGBA
+	gray bool
+}
+
+// Encode produces the JPEG for opts from the working copy. Calling it
+// again with other Options does not decode the input again unless they
+// need more resolution than the working copy has; calling it with only a
+// new Quality or MaxBytes does not resize again either.
+func (im *Image) Encode(ctx context.Context, opts Options) (*Result, error) {
+	o, err := opts.normalized()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	im.mu.Lock()
+	defer im.mu.Unlock()
+
+	orient := compose(im.info.Orientation, o.Rotate)
+	w, h := im.info.Width, im.info.Height
+	if o.Rotate == 90 || o.Rotate == 270 {
+		w, h = h, w
+	}
+	l := computeLayout(w, h, o)
+	res := &Result{
+		SourceFormat: im.info.Format, SourceWidth: im.info.Width, SourceHeight: im.info.Height,
+		ChunkSize: o.ChunkSize, Notes: append([]string(nil), im.notes...),
+	}
+	if im.sendableAsIs(o, orient, l, w, h) {
+		res.JPEG, res.Quality = im.data, im.info.Quality
+		res.Width, res.Height = im.info.Width, im.info.Height
+		res.Notes = append(res.Notes, "already a baseline JPEG within every limit, so its bytes are unchanged")
+		res.finish()
+		return res, nil
+	}
+	res.Reencoded = true
+	res.Notes = append(res.Notes, im.changeNotes(o, l)...)
+	if s := im.scaleFor(o); s < im.scale {
+		if err := im.decode(ctx, s); err != nil {
+			return nil, err
+		}
+	}
+	img := im.rendered(orient, l, o)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	data, q, err := encodeBest(ctx, img, o)
+	if err != nil {
+		return nil, err
+	}
+	if o.MaxBytes > 0 && len(data) > o.MaxBytes {
+		// Even the lowest quality does not fit: shrink step by step.
+		data, q, img, err = im.shrinkToFit(ctx, orient, l, o, len(data))
+		if err != nil {
+			return nil, err
+		}
+		b := img.Bounds()
+		res.Shrunk = true
+		res.Notes = append(res.Notes, fmt.Sprintf("shrunk to %d×%d to fit the %d-byte budget (quality %d at %d×%d did not fit)",
+			b.Dx(), b.Dy(), o.MaxBytes, o.MinQuality, l.ow, l.oh))
+	} else if q < o.Quality {
+		res.Notes = append(res.Notes, fmt.Sprintf("quality lowered from %d to %d to fit the %d-byte budget", o.Quality, q, o.MaxBytes))
+	}
+	res.JPEG, res.Quality = data, q
+	res.Width, res.Height = img.Bounds().Dx(), img.Bounds().Dy()
+	res.finish()
+	return res, nil
+}
+
+func (r *Result) finish() {
+	r.Bytes = len(r.JPEG)
+	r.Packets = (r.Bytes + r.ChunkSize - 1) / r.ChunkSize
+	sum := sha256.Sum256(r.JPEG)
+	r.SHA256 = hex.EncodeToString(sum[:])
+}
+
+// sendableAsIs reports whether the input's own bytes meet every constraint.
+func (im *Image) sendableAsIs(o Options, orient orientation, l layout, w, h int) bool {
+	hd := im.hdr
+	return !o.Reencode && hd != nil && hd.baseline() && hd.precision == 8 &&
+		(len(hd.comps) == 1 || len(hd.comps) == 3 && !(hd.adobe && hd.adobeXform == 0)) &&
+		orient == orientation{} && l.identity(w, h) &&
+		(!o.Grayscale || len(hd.comps) == 1) &&
+		im.info.Quality <= o.Quality &&
+		(o.MaxBytes == 0 || len(im.data) <= o.MaxBytes)
+}
+
+// changeNotes explains a re-encode the user might not expect.
+func (im *Image) changeNotes(o Options, l layout) []string {
+	var notes []string
+	if im.info.Orientation > 1 {
+		notes = append(notes, fmt.Sprintf("EXIF orientation %d applied", im.info.Orientation))
+	}
+	if o.Rotate != 0 {
+		notes = append(notes, fmt.Sprintf("rotated %d° clockwise", o.Rotate))
+	}
+	if im.info.Transparent {
+		notes = append(notes, "transparency flattened onto white")
+	}
+	if l.notUpscaled {
+		notes = append(notes, fmt.Sprintf("kept at %d×%d: smaller than the target, and upscaling is off", l.cw, l.ch))
+	}
+	if im.hdr != nil && !im.hdr.baseline() {
+		notes = append(notes, "the input was not a baseline JPEG")
+	}
+	return notes
+}
+
+// scaleFor returns the coarsest JPEG DCT scale (8, 4, 2 or 1) whose
+// decoded image still has the resolution o needs.
+func (im *Image) scaleFor(o Options) int {
+	if im.info.Format != FormatJPEG {
+		return 1
+	}
+	orient := compose(im.info.Orientation, o.Rotate)
+	w, h := im.info.Width, im.info.Height
+	if o.Rotate == 90 || o.Rotate == 270 {
+		w, h = h, w
+	}
+	l := computeLayout(w, h, o)
+	raw := im.rawSize()
+	for _, s := range []int{8, 4, 2} {
+		sw, sh := (raw.X+s-1)/s, (raw.Y+s-1)/s
+		if orient.swaps() {
+			sw, sh = sh, sw
+		}
+		if sw >= l.cw && sh >= l.ch {
+			return s
+		}
+	}
+	return 1
+}
+
+// rendered returns the oriented, fitted (and maybe grey) image, cached.
+func (im *Image) rendered(orient orientation, l layout, o Options) image.Image {
+	key := geomKey{o: orient, l: l, bg: color.NRGBAModel.Convert(o.Background).(color.NRGBA), gray: o.Grayscale}
+	if im.geom.img != nil && im.geom.key == key {
+		return im.geom.img
+	}
+	if im.orient.img == nil || im.orient.key != orient {
+		im.orient.img, im.orient.key = orient.apply(im.work), orient
+	}
+	var out image.Image = render(im.orient.img, l, o.Background)
+	if o.Grayscale {
+		out = toGray(out.(*image.NRGBA))
+	}
+	im.geom.img, im.geom.key = out, key
+	return out
+}
+
+// encodeJPEG writes img as a baseline JPEG.
+func encodeJPEG(img image.Image, q int) ([]byte, error) {
+	if n, ok := img.(*image.NRGBA); ok {
+		// Opaque: the same bytes read as premultiplied RGBA, which
+		// image/jpeg encodes without a per-pixel interface call.
+		img = &image.RGBA{Pix: n.Pix, Stride: n.Stride, Rect: n.Rect}
+	}
+	b := img.Bounds()
+	var buf bytes.Buffer
+	buf.Grow(b.Dx()*b.Dy()/4 + 1024)
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q}); err != nil {
+		return nil, fmt.Errorf("codec: encoding the JPEG failed: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// encodeBest encodes at o.Quality, or with a budget at the highest quality
+// between o.MinQuality and o.Quality that fits, found by bisection. When
+// nothing fits it returns the MinQuality encoding.
+func encodeBest(ctx context.Context, img image.Image, o Options) ([]byte, int, error) {
+	data, err := encodeJPEG(img, o.Quality)
+	if err != nil || o.MaxBytes == 0 || len(data) <= o.MaxBytes {
+		return data, o.Quality, err
+	}
+	lo, hi := o.MinQuality, o.Quality // hi never fits; lo is tested next
+	loData, err := encodeJPEG(img, lo)
+	if err != nil || len(loData) > o.MaxBytes {
+		return loData, lo, err
+	}
+	for hi-lo > 1 {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		mid := (lo + hi) / 2
+		d, err := encodeJPEG(img, mid)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(d) <= o.MaxBytes {
+			lo, loData = mid, d
+		} else {
+			hi = mid
+		}
+	}
+	return loData, lo, nil
+}
+
+// shrinkToFit scales the layout down step by step (10 % a step, after a
+// first guess from the size ratio) until the MinQuality encoding fits,
+// then picks the best quality at that size.
+func (im *Image) shrinkToFit(ctx context.Context, orient orientation, l layout, o Options, size int) ([]byte, int, image.Image, error) {
+	f := math.Min(0.9, math.Sqrt(float64(o.MaxBytes)/float64(size)))
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, nil, err
+		}
+		nl := l.shrunk(f)
+		if nl.ow < minSide || nl.oh < minSide {
+			return nil, 0, nil, fmt.Errorf("%w: even %d×%d at quality %d is more than %d bytes", ErrBudget, nl.ow, nl.oh, o.MinQuality, o.MaxBytes)
+		}
+		img := im.rendered(orient, nl, o)
+		data, q, err := encodeBest(ctx, img, o)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		if len(data) <= o.MaxBytes {
+			return data, q, img, nil
+		}
+		f *= 0.9
+	}
+}
+
+// minSide is the smallest output side the byte budget shrinks to.
+const minSide = 8

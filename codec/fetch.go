@@ -1,0 +1,108 @@
+package codec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+var errTooManyRedirects = errors.New("too many redirects")
+
+// fetch downloads rawURL within lo's timeouts and size cap and checks that
+// the body is an image. lo is normalised.
+func fetch(ctx context.Context, rawURL string, lo LoadOptions) ([]byte, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: %q is not an http or https URL", ErrFetch, rawURL)
+	}
+	host := u.Host
+	client := lo.HTTPClient
+	if client == nil {
+		tr := newTransport(lo)
+		defer tr.CloseIdleConnections()
+		client = &http.Client{Transport: tr}
+	}
+	c := *client
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if lo.MaxRedirects < 0 || len(via) > lo.MaxRedirects {
+			return errTooManyRedirects
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, lo.FetchTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFetch, err)
+	}
+	req.Header.Set("Accept", "image/*")
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, fetchError(ctx, host, err, lo)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fmt.Errorf("%w: %s answered %s", ErrFetch, host, resp.Status)
+	}
+	if resp.ContentLength > lo.MaxInputBytes {
+		return nil, fmt.Errorf("%w: %s is sending %s, over the %s limit", ErrTooLarge, host,
+			humanBytes(resp.ContentLength), humanBytes(lo.MaxInputBytes))
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, lo.MaxInputBytes+1))
+	if err != nil {
+		return nil, fetchError(ctx, host, err, lo)
+	}
+	if int64(len(data)) > lo.MaxInputBytes {
+		return nil, fmt.Errorf("%w: the download from %s is over the %s limit", ErrTooLarge, host, humanBytes(lo.MaxInputBytes))
+	}
+	if _, err := sniff(data); err != nil && (errors.Is(err, ErrNotImage) || errors.Is(err, ErrEmpty)) {
+		ct := resp.Header.Get("Content-Type")
+		if ct == "" {
+			ct = http.DetectContentType(data)
+		}
+		if len(data) == 0 {
+			ct += ", empty"
+		}
+		return nil, fmt.Errorf("%w: %s sent %s, not an image", ErrNotImage, host, ct)
+	}
+	return data, nil
+}
+
+func newTransport(lo LoadOptions) *http.Transport {
+	d := &net.Dialer{Timeout: lo.ConnectTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		TLSHandshakeTimeout:   lo.ConnectTimeout,
+		ResponseHeaderTimeout: lo.FetchTimeout,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          2,
+		IdleConnTimeout:       30 * time.Second,
+	}
+}
+
+// fetchError turns a client error into one sentence naming the host.
+func fetchError(ctx context.Context, host string, err error, lo LoadOptions) error {
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, errTooManyRedirects):
+		return fmt.Errorf("%w: %s redirected more than %d times (a redirect loop?)", ErrFetch, host, max(lo.MaxRedirects, 0))
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w: %s did not send the whole image within %s: %w", ErrFetch, host, lo.FetchTimeout, context.DeadlineExceeded)
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("%w: fetching from %s was cancelled: %w", ErrFetch, host, context.Canceled)
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		return fmt.Errorf("%w: cannot connect to %s (%v)", ErrFetch, host, opErr.Err)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("%w: %s: %s", ErrFetch, host, strings.TrimSpace(err.Error()))
+}

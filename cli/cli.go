@@ -46,9 +46,11 @@ type command struct {
 
 var commands = []command{
 	{"send", "send an image to a device", runSend},
+	{"convert", "write the JPEG a device would get, without sending it", runConvert},
 	{"simulate", "run a simulated device (no hardware needed)", runSimulate},
 	{"broker", "run the embedded MQTT broker", runBroker},
 	{"demo", "broker, simulated device and a send, all in one process", runDemo},
+	{"serve", "the old service's HTTP endpoint (GET /image?url=…), made safe", runServe},
 	{"version", "print the version, commit and build date", runVersion},
 }
 
@@ -126,7 +128,7 @@ func ExitCode(err error) int {
 		errors.Is(err, transfer.ErrBrokerURL), errors.Is(err, transfer.ErrTLSFiles),
 		errors.Is(err, config.ErrSettings), errors.Is(err, simdevice.ErrBadFaults),
 		errors.Is(err, broker.ErrBadListen), errors.Is(err, broker.ErrAuthRequired),
-		errors.Is(err, errBadInput):
+		errors.Is(err, errBadInput), isCodecError(err):
 		return ExitUsage
 	}
 	return ExitFailed
@@ -178,7 +180,9 @@ func newFlags(name, argsHelp, summary string) *flag.FlagSet {
 // parse parses flags given before, between or after the positional
 // arguments, and checks their count (-1: any).
 func parse(fs *flag.FlagSet, env Env, args []string, want int) ([]string, error) {
-	fs.SetOutput(env.Stderr)
+	// The flag package would print the whole usage on any mistake; a
+	// mistake gets one line instead, and -h the usage on stdout.
+	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -187,7 +191,7 @@ func parse(fs *flag.FlagSet, env Env, args []string, want int) ([]string, error)
 				fs.Usage()
 				return nil, err
 			}
-			return nil, usageError{err.Error()}
+			return nil, usagef("%v (see 'imagebeam %s -h')", err, fs.Name())
 		}
 		args = fs.Args()
 		if len(args) == 0 {

@@ -6,7 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,7 +79,7 @@ func TestVersion(t *testing.T) {
 
 func TestHelpExitsZero(t *testing.T) {
 	r := run("send", "-h")
-	if r.code != 0 || !strings.Contains(r.stdout, "-to-device topic") {
+	if r.code != 0 || !strings.Contains(r.stdout, "-to-device topic") || r.stderr != "" {
 		t.Fatalf("got %+v", r)
 	}
 }
@@ -102,7 +108,7 @@ func TestSendBadUsage(t *testing.T) {
 		if r.code != ExitUsage || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%s: exit %d, stderr %q; want exit 2 and %q", c.name, r.code, r.stderr, c.want)
 		}
-		if strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 && c.name != "unknown flag" {
+		if strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
 			t.Errorf("%s: stderr is more than one line: %q", c.name, r.stderr)
 		}
 	}
@@ -222,5 +228,83 @@ func TestDemoDeliversThePicture(t *testing.T) {
 	r := run("demo")
 	if r.code != 0 || !strings.Contains(r.stdout, "sent ") || !strings.Contains(r.stderr, `"complete":true`) {
 		t.Fatalf("got %+v", r)
+	}
+}
+
+func writePNG(t *testing.T, w, h int) string {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.NRGBA{uint8(x), uint8(y), 128, 255})
+		}
+	}
+	f := filepath.Join(t.TempDir(), "in.png")
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(f, buf.Bytes(), 0o600)
+	return f
+}
+
+func TestConvertWritesTheDeviceJPEG(t *testing.T) {
+	in := writePNG(t, 640, 480)
+	out := filepath.Join(t.TempDir(), "out.jpg")
+	r := run("convert", in, out, "--width", "320", "--height", "120", "--fit", "cover", "--quality", "80")
+	if r.code != 0 || !strings.Contains(r.stdout, "320×120 JPEG, q80") {
+		t.Fatalf("got %+v", r)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := jpeg.DecodeConfig(f)
+	if err != nil || cfg.Width != 320 || cfg.Height != 120 {
+		t.Fatalf("output %+v, %v", cfg, err)
+	}
+}
+
+func TestConvertBadInputKeepsTheOldOutput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jpg")
+	os.WriteFile(out, []byte("precious"), 0o600)
+	empty := filepath.Join(dir, "empty.jpg")
+	os.WriteFile(empty, nil, 0o600)
+	text := filepath.Join(dir, "text.jpg")
+	os.WriteFile(text, []byte("hello, this is not a picture\n"), 0o600)
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	for _, in := range []string{empty, text, srv.URL + "/photo.jpg", filepath.Join(dir, "missing.jpg")} {
+		r := run("convert", in, out)
+		if r.code != ExitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%s: got %+v, want exit 2 and one line", in, r)
+		}
+	}
+	if b, _ := os.ReadFile(out); string(b) != "precious" {
+		t.Fatalf("a failed convert damaged the existing output: %q", b)
+	}
+}
+
+func TestSendRunsThePipelineUnlessRaw(t *testing.T) {
+	url := startBroker(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	link, err := transfer.Dial(ctx, transfer.BrokerConfig{URL: url}, "test-sim", "p/to", "p/from", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Close()
+	images := make(chan simdevice.Received, 1)
+	go simdevice.Run(ctx, link, simdevice.Options{}, images)
+	in := writePNG(t, 400, 300)
+	r := run("send", "--broker", url, "--to-device", "p/to", "--from-device", "p/from", "--width", "200", "--height", "150", in)
+	if r.code != 0 || !strings.Contains(r.stderr, "prepared 200×150 JPEG") {
+		t.Fatalf("got %+v", r)
+	}
+	got := <-images
+	if !got.Complete || got.Size == 0 {
+		t.Fatalf("device got %+v", got)
 	}
 }

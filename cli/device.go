@@ -130,7 +130,7 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	}
 	var img []byte
 	if len(pos) == 1 {
-		if img, err = readImage(env, pos[0], true); err != nil {
+		if img, err = readImage(env, pos[0]); err != nil {
 			return err
 		}
 	}

@@ -42,7 +42,7 @@ func (d *deviceFlags) register(fs *flag.FlagSet) {
 
 // resolve picks the saved device (if --device) and applies the flags
 // given on the command line over it.
-func (d *deviceFlags) resolve(set map[string]bool, settings *config.Settings) (transfer.Device, error) {
+func (d *deviceFlags) resolve(set map[string]bool, settings *config.Settings) (config.Device, error) {
 	dev := config.DefaultDevice()
 	if d.device != "" {
 		saved, ok := settings.Device(d.device)
@@ -52,9 +52,9 @@ func (d *deviceFlags) resolve(set map[string]bool, settings *config.Settings) (t
 				names = append(names, s.Name)
 			}
 			if len(names) == 0 {
-				return transfer.Device{}, usagef("no saved device is named %q (there are no saved devices yet)", d.device)
+				return config.Device{}, usagef("no saved device is named %q (there are no saved devices yet)", d.device)
 			}
-			return transfer.Device{}, usagef("no saved device is named %q (saved: %s)", d.device, strings.Join(names, ", "))
+			return config.Device{}, usagef("no saved device is named %q (saved: %s)", d.device, strings.Join(names, ", "))
 		}
 		dev = saved
 	}
@@ -82,21 +82,18 @@ func (d *deviceFlags) resolve(set map[string]bool, settings *config.Settings) (t
 	if set["qos"] {
 		dev.QoS = d.qos
 	}
-	if err := dev.Validate(); err != nil {
-		return transfer.Device{}, err
-	}
-	td := dev.Transfer()
-	td.Settings.ReconnectWait = d.reconnectWait
-	return td, nil
+	return dev, nil
 }
 
 func runSend(ctx context.Context, env Env, args []string) error {
-	fs := newFlags("send", "IMAGE", "Send IMAGE (a file, or - for standard input) to a device and wait for its\nacknowledgement of the whole image. Exit 0 only when the device acked FINISH.")
+	fs := newFlags("send", "IMAGE", "Send IMAGE (a file or an http(s) URL; with --raw a file or - for standard input)\nto a device and wait for its acknowledgement of the whole image. Without --raw\nthe image is first made into the JPEG the device's image profile asks for.\nExit 0 only when the device acked FINISH.")
 	var bf brokerFlags
 	var df deviceFlags
+	var imf imageFlags
 	bf.register(fs)
 	df.register(fs)
-	raw := fs.Bool("raw", false, "send the file's bytes unchanged")
+	imf.register(fs)
+	raw := fs.Bool("raw", false, "send the file's bytes unchanged, without the image pipeline")
 	asJSON := fs.Bool("json", false, "print one JSON object per event on stdout (docs/EVENTS.md)")
 	noWait := fs.Bool("no-wait", false, "fail at once with \"device busy\" if another transfer is using the device")
 	pos, err := parse(fs, env, args, 1)
@@ -108,17 +105,37 @@ func runSend(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	dev, err := df.resolve(set, settings)
+	profile, err := df.resolve(set, settings)
 	if err != nil {
 		return err
 	}
+	imf.apply(set, &profile.Image)
+	if err := profile.Validate(); err != nil {
+		return err
+	}
+	dev := profile.Transfer()
+	dev.Settings.ReconnectWait = df.reconnectWait
 	brokerCfg := bf.config(set, settings.Broker)
 	if err := transfer.ValidateBrokerURL(brokerCfg.URL); err != nil {
 		return err
 	}
-	image, err := readImage(env, pos[0], *raw)
-	if err != nil {
-		return err
+	var image []byte
+	if *raw {
+		if image, err = readImage(env, pos[0]); err != nil {
+			return err
+		}
+	} else {
+		if pos[0] == "-" {
+			return usagef("standard input is only read with --raw")
+		}
+		res, err := prepare(ctx, pos[0], profile, imf.maxPixels)
+		if err != nil {
+			return err
+		}
+		if !*asJSON {
+			fmt.Fprintf(env.Stderr, "prepared %s\n", res.Summary())
+		}
+		image = res.JPEG
 	}
 
 	events := make(chan transfer.Event, 256)
@@ -157,10 +174,7 @@ func runSend(ctx context.Context, env Env, args []string) error {
 }
 
 // readImage reads the image to send: a file, or standard input for "-".
-func readImage(env Env, path string, raw bool) ([]byte, error) {
-	if !raw {
-		return nil, usagef("only --raw is available in this build: the image pipeline is not built in yet")
-	}
+func readImage(env Env, path string) ([]byte, error) {
 	if path == "-" {
 		b, err := io.ReadAll(io.LimitReader(env.Stdin, int64(transfer.MaxImageSize(transfer.MaxChunk))+1))
 		if err != nil {

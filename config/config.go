@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"imagebeam/codec"
 	"imagebeam/transfer"
 )
 
@@ -62,6 +63,49 @@ type Device struct {
 	QoS        int      `json:"qos"`
 	// Simulated marks the device that ImageBeam's own simulator answers.
 	Simulated bool `json:"simulated,omitempty"`
+	// Image is how this device wants its images.
+	Image Image `json:"image"`
+}
+
+// Image is a device's image profile: what the pipeline (codec) makes of
+// any picture before it is sent. Zero values mean "keep" or the default.
+type Image struct {
+	Width     int    `json:"width"`     // target width in pixels, 0 = keep
+	Height    int    `json:"height"`    // target height in pixels, 0 = keep
+	Fit       string `json:"fit"`       // contain, cover, stretch or none
+	Quality   int    `json:"quality"`   // JPEG quality 1–100
+	MaxBytes  int    `json:"max_bytes"` // byte budget, 0 = none
+	Rotate    int    `json:"rotate"`    // extra clockwise rotation: 0, 90, 180 or 270
+	Grayscale bool   `json:"grayscale"`
+	Upscale   bool   `json:"upscale"` // allow scaling small images up
+}
+
+// MaxDimension bounds a device's target width and height.
+const MaxDimension = 16384
+
+// Options returns the image profile as the pipeline takes it, with the
+// device's chunk size for the packet count.
+func (d Device) Options() (codec.Options, error) {
+	im := d.Image
+	fit, err := codec.ParseFit(im.Fit)
+	if err != nil {
+		return codec.Options{}, fmt.Errorf("%w: device %q: %v", ErrSettings, d.Name, err)
+	}
+	switch {
+	case im.Width < 0 || im.Width > MaxDimension || im.Height < 0 || im.Height > MaxDimension:
+		return codec.Options{}, fmt.Errorf("%w: device %q: size %d×%d is not within 0…%d", ErrSettings, d.Name, im.Width, im.Height, MaxDimension)
+	case im.Quality < 0 || im.Quality > 100:
+		return codec.Options{}, fmt.Errorf("%w: device %q: quality %d is not between 1 and 100", ErrSettings, d.Name, im.Quality)
+	case im.MaxBytes < 0:
+		return codec.Options{}, fmt.Errorf("%w: device %q: byte budget %d is negative", ErrSettings, d.Name, im.MaxBytes)
+	case im.Rotate%90 != 0:
+		return codec.Options{}, fmt.Errorf("%w: device %q: rotation %d is not 0, 90, 180 or 270", ErrSettings, d.Name, im.Rotate)
+	}
+	return codec.Options{
+		Width: im.Width, Height: im.Height, Fit: fit, Upscale: im.Upscale,
+		Rotate: im.Rotate, Grayscale: im.Grayscale, Quality: im.Quality,
+		MaxBytes: im.MaxBytes, ChunkSize: d.Chunk,
+	}, nil
 }
 
 // DefaultDevice is the old service's device: topics mqttTestPub and
@@ -76,6 +120,7 @@ func DefaultDevice() Device {
 		Chunk:      s.Chunk,
 		Timeout:    Duration(s.Timeout),
 		Retries:    s.Retries,
+		Image:      Image{Fit: string(codec.FitContain), Quality: codec.DefaultQuality},
 	}
 }
 
@@ -123,7 +168,8 @@ func (d Device) Validate() error {
 	if err := d.Settings().Validate(); err != nil {
 		return fmt.Errorf("device %q: %w", d.Name, err)
 	}
-	return nil
+	_, err := d.Options()
+	return err
 }
 
 // Transfer returns the broker profile as the transfer engine takes it.

@@ -135,3 +135,21 @@ func TestErrorsAreSentinels(t *testing.T) {
 		t.Fatalf("err = %v, want ErrSettings", err)
 	}
 }
+
+func TestImageProfile(t *testing.T) {
+	d := DefaultDevice()
+	d.Image = Image{Width: 800, Height: 480, Fit: "cover", Quality: 70, MaxBytes: 60000, Rotate: 90, Grayscale: true}
+	o, err := d.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Width != 800 || o.Height != 480 || o.Fit != "cover" || o.Quality != 70 || o.MaxBytes != 60000 || o.Rotate != 90 || !o.Grayscale || o.ChunkSize != 1400 {
+		t.Fatalf("options %+v", o)
+	}
+	for _, bad := range []Image{{Fit: "zoom"}, {Quality: 101}, {Width: -1}, {MaxBytes: -5}, {Rotate: 45}} {
+		d.Image = bad
+		if err := d.Validate(); !errors.Is(err, ErrSettings) {
+			t.Errorf("image %+v: err = %v, want ErrSettings", bad, err)
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"imagebeam/codec"
+	"imagebeam/config"
+)
+
+// imageFlags are a device's image profile as flags.
+type imageFlags struct {
+	width, height, quality, maxBytes, rotate int
+	fit                                      string
+	grayscale, upscale                       bool
+	maxPixels                                int64
+}
+
+func (f *imageFlags) register(fs *flag.FlagSet) {
+	def := config.DefaultDevice().Image
+	fs.IntVar(&f.width, "width", def.Width, "target width in `pixels` (0: keep)")
+	fs.IntVar(&f.height, "height", def.Height, "target height in `pixels` (0: keep)")
+	fs.StringVar(&f.fit, "fit", def.Fit, "`mode`: contain (letterbox), cover (crop to fill), stretch or none")
+	fs.IntVar(&f.quality, "quality", def.Quality, "JPEG `quality` 1-100 (with --max-bytes: the highest tried)")
+	fs.IntVar(&f.maxBytes, "max-bytes", def.MaxBytes, "byte `budget` for the JPEG (0: none); the image shrinks if needed")
+	fs.IntVar(&f.rotate, "rotate", def.Rotate, "extra clockwise rotation in `degrees`: 0, 90, 180 or 270")
+	fs.BoolVar(&f.grayscale, "grayscale", def.Grayscale, "send a grey image")
+	fs.BoolVar(&f.upscale, "upscale", def.Upscale, "allow scaling small images up")
+	fs.Int64Var(&f.maxPixels, "max-pixels", 0, "refuse images with more `pixels` than this (0: 100 million)")
+}
+
+// apply puts the flags given on the command line over a device's profile.
+func (f *imageFlags) apply(set map[string]bool, im *config.Image) {
+	ints := map[string]struct {
+		dst *int
+		v   int
+	}{
+		"width": {&im.Width, f.width}, "height": {&im.Height, f.height}, "quality": {&im.Quality, f.quality},
+		"max-bytes": {&im.MaxBytes, f.maxBytes}, "rotate": {&im.Rotate, f.rotate},
+	}
+	for name, p := range ints {
+		if set[name] {
+			*p.dst = p.v
+		}
+	}
+	if set["fit"] {
+		im.Fit = f.fit
+	}
+	if set["grayscale"] {
+		im.Grayscale = f.grayscale
+	}
+	if set["upscale"] {
+		im.Upscale = f.upscale
+	}
+}
+
+// prepare runs the image pipeline on a file or URL for a device.
+func prepare(ctx context.Context, source string, dev config.Device, maxPixels int64) (*codec.Result, error) {
+	opts, err := dev.Options()
+	if err != nil {
+		return nil, err
+	}
+	return codec.Convert(ctx, source, codec.LoadOptions{MaxPixels: maxPixels}, opts)
+}
+
+func runConvert(ctx context.Context, env Env, args []string) error {
+	fs := newFlags("convert", "IN OUT", "Write the JPEG a device would get from IN (a file or an http(s) URL) to OUT,\nand print a one-line summary. OUT is replaced only when the conversion succeeded.")
+	var imf imageFlags
+	imf.register(fs)
+	device := fs.String("device", "", "start from this saved device's image profile")
+	chunk := fs.Int("chunk", 0, "packet `bytes` for the packet count (default: the device's, 1400)")
+	pos, err := parse(fs, env, args, 2)
+	if err != nil {
+		return err
+	}
+	dev := config.DefaultDevice()
+	if *device != "" {
+		settings, err := loadSettings()
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if dev, ok = settings.Device(*device); !ok {
+			return usagef("no saved device is named %q", *device)
+		}
+	}
+	set := setFlags(fs)
+	imf.apply(set, &dev.Image)
+	if set["chunk"] {
+		dev.Chunk = *chunk
+	}
+	res, err := prepare(ctx, pos[0], dev, imf.maxPixels)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(pos[1], res.JPEG); err != nil {
+		return fmt.Errorf("%w: %v", errBadInput, err)
+	}
+	fmt.Fprintf(env.Stdout, "%s: %s\n", pos[1], res.Summary())
+	return nil
+}
+
+// writeFileAtomic replaces path only once the new content is complete.
+func writeFileAtomic(path string, data []byte) error {
+	if path == "-" {
+		_, err := os.Stdout.Write(data)
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".imagebeam-*.jpg")
+	if err != nil {
+		return fmt.Errorf("cannot write in %s: %v", dir, unwrapPath(err))
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cannot write %s: %v", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("cannot write %s: %v", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			err = le.Err
+		}
+		return fmt.Errorf("cannot write %s: %v", path, err)
+	}
+	return nil
+}
+
+func isCodecError(err error) bool {
+	for _, e := range []error{codec.ErrEmpty, codec.ErrNotImage, codec.ErrUnsupported, codec.ErrHEIC, codec.ErrTruncated,
+		codec.ErrCorrupt, codec.ErrTooManyPixels, codec.ErrTooLarge, codec.ErrFetch, codec.ErrBadOptions, codec.ErrBudget} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,231 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"imagebeam/codec"
+	"imagebeam/config"
+	"imagebeam/server"
+	"imagebeam/transfer"
+)
+
+// defaultServeListen is loopback: the old service listened on 0.0.0.0:5000,
+// which --listen 0.0.0.0:5000 restores (with --token, please).
+const defaultServeListen = "127.0.0.1:5000"
+
+// defaultGrace is how long Ctrl-C lets queued and running transfers finish.
+const defaultGrace = 30 * time.Second
+
+// listFlag is a flag that may be given several times.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func runServe(ctx context.Context, env Env, args []string) error {
+	fs := newFlags("serve", "", "Serve the old service's endpoint GET /image?url=… (answering {\"imageData\": 1}\nonce the device acked the whole image) and the API beside it: POST /image,\nGET /devices, GET /transfers/{id} and GET /transfers/{id}/events.\nCtrl-C stops taking requests and lets queued and running transfers finish\nfor --grace, then cancels them; Ctrl-C again cancels them at once.")
+	var bf brokerFlags
+	bf.register(fs)
+	def := config.DefaultDevice()
+	listen := fs.String("listen", defaultServeListen, "`address` to listen on (0.0.0.0:5000 is where the old service listened; use --token then)")
+	device := fs.String("device", "", "saved device `NAME` used when a request names none (default: the first saved device, else the old service's)")
+	to := fs.String("to-device", def.ToDevice, "`topic` the default device listens on")
+	from := fs.String("from-device", def.FromDevice, "`topic` the default device answers on")
+	token := fs.String("token", "", "require \"Authorization: Bearer `TOKEN`\" (better: set IMAGEBEAM_TOKEN, which ps cannot show)")
+	var cors listFlag
+	fs.Var(&cors, "cors", "allow browser pages from this `origin` (scheme://host[:port]) with credentials; repeatable")
+	queue := fs.Int("queue", server.DefaultQueueLimit, "transfers that may wait per device; one more is answered 429")
+	maxBody := fs.Int64("max-body", server.DefaultMaxBody, "largest upload in `bytes`")
+	history := fs.Int("history", server.DefaultHistory, "finished transfers kept for GET /transfers/{id}")
+	grace := fs.Duration("grace", defaultGrace, "on Ctrl-C, how long queued and running transfers may still finish")
+	fetchTimeout := fs.Duration("fetch-timeout", codec.DefaultFetchTimeout, "how long fetching one image URL may take")
+	maxPixels := fs.Int64("max-pixels", 0, "refuse images with more `pixels` than this (0: 100 million)")
+	if _, err := parse(fs, env, args, 0); err != nil {
+		return err
+	}
+	set := setFlags(fs)
+	if *queue < 1 || *maxBody < 1 || *history < 1 || *grace < 0 || *fetchTimeout <= 0 {
+		return usagef("--queue, --max-body, --history and --fetch-timeout must be positive, --grace must not be negative")
+	}
+	if *token == "" {
+		*token = os.Getenv("IMAGEBEAM_TOKEN")
+	}
+	settings, err := loadSettings()
+	if err != nil {
+		return err
+	}
+	devices, err := serveDevices(settings, *device, set, *to, *from)
+	if err != nil {
+		return err
+	}
+	brokerCfg := bf.config(set, settings.Broker)
+	if err := transfer.ValidateBrokerURL(brokerCfg.URL); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	srv, err := server.New(server.Options{
+		Broker: brokerCfg, Devices: devices, Default: devices[0].Name,
+		Token: *token, CORS: cors, QueueLimit: *queue, MaxBody: *maxBody, History: *history,
+		Load:      codec.LoadOptions{FetchTimeout: *fetchTimeout, MaxPixels: *maxPixels},
+		AccessLog: func(e server.AccessEntry) { logRequest(log, e) },
+	})
+	if err != nil {
+		if errors.Is(err, server.ErrOptions) {
+			return usagef("%v", err)
+		}
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("%w: cannot listen on %s: %v", errBadInput, *listen, unwrapOp(err))
+	}
+	hs := srv.HTTPServer()
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	d := devices[0]
+	fmt.Fprintf(env.Stdout, "listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(env.Stderr, "default device %q (%s → %s) via %s; %d devices; queue %d per device\n",
+		d.Name, d.ToDevice, d.FromDevice, brokerCfg.URL, len(devices), *queue)
+	if *token == "" && !isLoopback(ln.Addr()) {
+		fmt.Fprintf(env.Stderr, "warning: listening beyond loopback without --token: anyone who reaches %s can send images to the devices\n", ln.Addr())
+	}
+
+	select {
+	case err := <-served:
+		srv.Close()
+		return err
+	case <-ctx.Done():
+	}
+	return shutdown(env, srv, hs, *grace)
+}
+
+// shutdown stops taking requests and lets the queued and running
+// transfers finish within grace (their waiting clients get their answer),
+// then cancels the rest; a second Ctrl-C cancels at once.
+func shutdown(env Env, srv *server.Server, hs *http.Server, grace time.Duration) error {
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt)
+	defer signal.Stop(again)
+	gctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	go func() {
+		select {
+		case <-again:
+			fmt.Fprintln(env.Stderr, "cancelling the transfers")
+			cancel()
+		case <-gctx.Done():
+		}
+	}()
+	if n := srv.Active(); n > 0 {
+		fmt.Fprintf(env.Stderr, "shutting down: %d transfers may finish within %s (Ctrl-C again cancels them)\n", n, grace)
+	}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Shutdown(gctx) }()
+	err := srv.Shutdown(gctx)
+	// Every transfer has ended now, so the waiting handlers are writing
+	// their answers: give them a moment, then close what is left (event
+	// streams of other clients, idle keep-alives).
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "cancelled the transfers still running after %s\n", grace)
+		wctx, wcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer wcancel()
+		_ = hs.Shutdown(wctx)
+	}
+	select {
+	case <-httpDone:
+	case <-time.After(2 * time.Second):
+	}
+	_ = hs.Close()
+	return nil
+}
+
+// serveDevices returns the devices to serve, the default first: --device,
+// or the old service's device with --to-device/--from-device, or the first
+// saved device, or (nothing saved) the old service's device.
+func serveDevices(settings *config.Settings, name string, set map[string]bool, to, from string) ([]config.Device, error) {
+	saved := append([]config.Device(nil), settings.Devices...)
+	topics := set["to-device"] || set["from-device"]
+	var def config.Device
+	switch {
+	case name != "":
+		var ok bool
+		if def, ok = settings.Device(name); !ok {
+			names := make([]string, len(saved))
+			for i, d := range saved {
+				names[i] = d.Name
+			}
+			if len(names) == 0 {
+				return nil, usagef("no saved device is named %q (there are no saved devices yet)", name)
+			}
+			return nil, usagef("no saved device is named %q (saved: %s)", name, strings.Join(names, ", "))
+		}
+	case topics:
+		def = config.DefaultDevice()
+		if d, ok := settings.Device(def.Name); ok {
+			def = d // the flags override the saved device of that name
+		}
+	case len(saved) > 0:
+		def = saved[0]
+	default:
+		def = config.DefaultDevice()
+	}
+	if set["to-device"] {
+		def.ToDevice = to
+	}
+	if set["from-device"] {
+		def.FromDevice = from
+	}
+	if err := def.Validate(); err != nil {
+		return nil, err
+	}
+	out := []config.Device{def}
+	for _, d := range saved {
+		if d.Name != def.Name {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// logRequest writes one access-log line: never the query (an image URL may
+// carry credentials) nor a header (the token).
+func logRequest(log *slog.Logger, e server.AccessEntry) {
+	attrs := []any{"method", e.Method, "path", e.Path, "device", e.Device}
+	if e.ClientGone {
+		attrs = append(attrs, "status", "client-gone")
+	} else {
+		attrs = append(attrs, "status", e.Status)
+	}
+	attrs = append(attrs, "duration", e.Duration.Round(time.Microsecond), "remote", e.Remote)
+	if e.Transfer != "" {
+		attrs = append(attrs, "transfer", e.Transfer)
+	}
+	if e.Error != "" {
+		attrs = append(attrs, "error", e.Error)
+	}
+	log.Info("request", attrs...)
+}
+
+func isLoopback(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
+}
+
+func unwrapOp(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return op.Err
+	}
+	return err
+}

@@ -1,0 +1,293 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"imagebeam/codec"
+	"imagebeam/config"
+)
+
+// getImage is the old service's endpoint: GET /image?url=…[&device=NAME].
+func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	raw := q.Get("url")
+	if raw == "" {
+		writeError(w, r, http.StatusBadRequest, "the url parameter is missing: call GET /image?url=<image url>")
+		return
+	}
+	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		writeError(w, r, http.StatusBadRequest, "the url parameter is not an http or https URL")
+		return
+	}
+	dev, ok := s.requestDevice(w, r)
+	if !ok {
+		return
+	}
+	lo := s.opts.Load
+	j, err := s.submit(dev, "url", func(ctx context.Context) (*codec.Result, error) {
+		return codec.Convert(ctx, raw, lo, dev.opts)
+	})
+	s.answer(w, r, j, err)
+}
+
+// postImage takes the image as the body or as multipart field "file":
+// POST /image[?device=NAME][&async=1].
+func (s *Server) postImage(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("url") {
+		writeError(w, r, http.StatusBadRequest, "POST /image takes the image itself; for a URL call GET /image?url=…")
+		return
+	}
+	dev, ok := s.requestDevice(w, r)
+	if !ok {
+		return
+	}
+	if s.full(dev) {
+		// Refused before reading what may be megabytes.
+		s.answer(w, r, nil, s.refusal(dev))
+		return
+	}
+	data, err := readUpload(w, r, s.opts.MaxBody)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			writeError(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the image is over the %d-byte limit of this server", mbe.Limit))
+		case errors.Is(err, errNoImage):
+			writeError(w, r, http.StatusBadRequest, err.Error())
+		default:
+			writeError(w, r, http.StatusBadRequest, "the upload could not be read: "+err.Error())
+		}
+		return
+	}
+	lo := s.opts.Load
+	target := dev.opts
+	lo.Target = &target
+	j, err := s.submit(dev, "upload", func(ctx context.Context) (*codec.Result, error) {
+		im, err := codec.LoadBytes(ctx, data, lo)
+		if err != nil {
+			return nil, err
+		}
+		return im.Encode(ctx, dev.opts)
+	})
+	s.answer(w, r, j, err)
+}
+
+// refusal is the error for a submit that full said would fail.
+func (s *Server) refusal(dev *device) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return ErrShuttingDown
+	}
+	return fmt.Errorf("%w: %d transfers are waiting for %s; try again later", ErrQueueFull, s.opts.QueueLimit, dev.cfg.Name)
+}
+
+// requestDevice resolves ?device=, answering 404 for an unknown one.
+func (s *Server) requestDevice(w http.ResponseWriter, r *http.Request) (*device, bool) {
+	name := r.URL.Query().Get("device")
+	info(r).device = name
+	dev, err := s.device(name)
+	if err != nil {
+		writeError(w, r, http.StatusNotFound, err.Error())
+		return nil, false
+	}
+	info(r).device = dev.cfg.Name
+	return dev, true
+}
+
+// readUpload reads the image: multipart field "file", or the whole body.
+func readUpload(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		r.Body = body
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return nil, err
+		}
+		for {
+			p, err := mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				return nil, errNoImage
+			}
+			if err != nil {
+				return nil, err
+			}
+			if p.FormName() == "file" {
+				data, err := io.ReadAll(p)
+				if err == nil && len(data) == 0 {
+					err = errNoImage
+				}
+				return data, err
+			}
+		}
+	}
+	data, err := io.ReadAll(body)
+	if err == nil && len(data) == 0 {
+		err = errNoImage
+	}
+	return data, err
+}
+
+// answer responds to an image request: 202 at once with ?async=1, else
+// once the transfer ended. A client that goes away leaves the transfer
+// running; its outcome stays at GET /transfers/{id}.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, j *job, err error) {
+	if err != nil {
+		status, msg := statusFor(err)
+		if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "5")
+		}
+		writeError(w, r, status, msg)
+		return
+	}
+	info(r).transfer = j.id
+	loc := "/transfers/" + j.id
+	w.Header().Set("X-Transfer-Id", j.id)
+	if async, _ := strconv.ParseBool(r.URL.Query().Get("async")); async {
+		w.Header().Set("Location", loc)
+		writeJSON(w, http.StatusAccepted, struct {
+			ID     string `json:"id"`
+			State  string `json:"state"`
+			Status string `json:"status_url"`
+			Events string `json:"events_url"`
+		}{j.id, StateQueued, loc, loc + "/events"})
+		return
+	}
+	select {
+	case <-j.done:
+	case <-r.Context().Done():
+		info(r).gone = true
+		return
+	}
+	rec := j.record()
+	var tr *Transfer
+	if r.Method == http.MethodPost {
+		tr = &rec
+	}
+	if j.err != nil {
+		info(r).err = rec.Error
+		writeJSON(w, rec.HTTPStatus, imageAnswer{ImageData: 0, Error: rec.Error, Transfer: tr})
+		return
+	}
+	writeJSON(w, http.StatusOK, imageAnswer{ImageData: 1, Transfer: tr})
+}
+
+// deviceInfo is one device in GET /devices.
+type deviceInfo struct {
+	Name       string       `json:"name"`
+	Default    bool         `json:"default"`
+	ToDevice   string       `json:"to_device"`
+	FromDevice string       `json:"from_device"`
+	Chunk      int          `json:"chunk"`
+	Timeout    string       `json:"timeout"`
+	Retries    int          `json:"retries"`
+	QoS        int          `json:"qos"`
+	Image      config.Image `json:"image"`
+	Queued     int          `json:"queued"`  // transfers waiting
+	Sending    bool         `json:"sending"` // a transfer is using the device
+}
+
+func (s *Server) getDevices(w http.ResponseWriter, r *http.Request) {
+	out := make([]deviceInfo, len(s.devices))
+	for i, d := range s.devices {
+		waiting, sending := s.queueState(d)
+		c := d.cfg
+		out[i] = deviceInfo{
+			Name: c.Name, Default: i == 0, ToDevice: c.ToDevice, FromDevice: c.FromDevice,
+			Chunk: c.Chunk, Timeout: time.Duration(c.Timeout).String(), Retries: c.Retries, QoS: c.QoS,
+			Image: c.Image, Queued: waiting, Sending: sending,
+		}
+	}
+	broker := s.opts.Broker.URL
+	if u, err := url.Parse(broker); err == nil {
+		broker = u.Redacted()
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Broker  string       `json:"broker"`
+		Devices []deviceInfo `json:"devices"`
+	}{broker, out})
+}
+
+func (s *Server) listTransfers(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, struct {
+		Transfers []Transfer `json:"transfers"`
+	}{s.recent()})
+}
+
+func (s *Server) transfer(w http.ResponseWriter, r *http.Request) *job {
+	id := r.PathValue("id")
+	j := s.lookup(id)
+	if j == nil {
+		writeError(w, r, http.StatusNotFound, fmt.Sprintf("no transfer %q is known (finished transfers are kept up to %d)", id, s.opts.History))
+		return nil
+	}
+	info(r).transfer = id
+	info(r).device = j.dev.cfg.Name
+	return j
+}
+
+func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request) {
+	if j := s.transfer(w, r); j != nil {
+		writeJSON(w, http.StatusOK, j.record())
+	}
+}
+
+// streamEvents sends a transfer's events as server-sent events: the ones
+// kept so far, then live ones, and ends after done or failed. Each event's
+// data is its docs/EVENTS.md JSON (the "type" field names it) and its id
+// the sequence number, so a client reconnecting with Last-Event-ID
+// resumes after it.
+func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
+	j := s.transfer(w, r)
+	if j == nil {
+		return
+	}
+	cursor, _ := strconv.Atoi(r.Header.Get("Last-Event-ID"))
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	ping := time.NewTicker(keepAlive)
+	defer ping.Stop()
+	for {
+		entries, skipped, changed, ended := j.since(cursor)
+		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if skipped {
+			fmt.Fprint(w, ": some earlier events were not kept\n\n")
+		}
+		for _, e := range entries {
+			data, err := json.Marshal(e.ev)
+			if err != nil {
+				continue
+			}
+			if _, err := fmt.Fprintf(w, "id: %d\ndata: %s\n\n", e.seq, data); err != nil {
+				return
+			}
+			cursor = e.seq
+		}
+		if err := rc.Flush(); err != nil || ended {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ping.C:
+			_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		}
+	}
+}

@@ -6,8 +6,9 @@ import (
 	"os"
 
 	"imagebeam/cli"
+	"imagebeam/gui/desktop"
 )
 
 func main() {
-	os.Exit(cli.Main(os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr}))
+	os.Exit(cli.Main(os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Window: desktop.Run}))
 }

@@ -1,0 +1,335 @@
+package gui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image/color"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"imagebeam/broker"
+	"imagebeam/config"
+	"imagebeam/simdevice"
+	"imagebeam/transfer"
+)
+
+// backend runs what the window needs besides transfers: the built-in broker
+// (when chosen), the simulated device on it, and a monitor connection that
+// feeds the connection indicator. Its fields belong to the UI goroutine.
+type backend struct {
+	g       *GUI
+	builtin *broker.Broker
+	cfg     transfer.BrokerConfig // what transfers connect to
+	// fallback explains why the built-in broker is not where the settings say.
+	fallback string
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	simUp    chan struct{} // closed when the simulated device is subscribed
+	simErr   string        // why the simulated device is not running
+}
+
+func newBackend(g *GUI) *backend { return &backend{g: g, simUp: make(chan struct{})} }
+
+// monitorTopic is a topic nobody publishes to: the indicator's connection
+// subscribes to it only to learn whether the broker is there.
+var monitorTopic = "imagebeam/gui/monitor/" + transfer.NewClientID("gui")
+
+// start brings up the broker profile p. The built-in broker binds here, on
+// the UI goroutine (a millisecond); everything that waits on the network
+// runs in goroutines.
+func (b *backend) start(p config.Broker) {
+	ctx, cancel := context.WithCancel(b.g.ctx)
+	b.cancel = cancel
+	b.simUp = make(chan struct{})
+	b.simErr = ""
+	b.fallback = ""
+	b.builtin = nil
+	b.cfg = p.Transfer()
+	label := "broker " + b.cfg.URL
+	if p.Builtin {
+		listen := p.Listen
+		if b.g.opts.BuiltinListen != "" {
+			listen = b.g.opts.BuiltinListen
+		}
+		if listen == "" {
+			listen = config.DefaultListen
+		}
+		br, err := broker.Start(broker.Options{Listen: listen, Username: p.Username, Password: p.Password})
+		if errors.Is(err, broker.ErrAddrInUse) {
+			// Debian's mosquitto often holds 1883. The simulated device must
+			// stay on our own broker, so take a free loopback port instead.
+			b.fallback = fmt.Sprintf("%s is used by another program (Mosquitto?), so the built-in broker took a free port", listen)
+			br, err = broker.Start(broker.Options{Listen: "127.0.0.1:0"})
+		}
+		if err != nil {
+			b.g.conn.set(connError, "Built-in broker did not start: "+err.Error())
+			b.simErr = "the built-in broker is not running"
+			b.g.devices.refresh()
+			return
+		}
+		b.builtin = br
+		// Keep config's URL when it names the port the broker got: device
+		// locks are keyed by the URL, and `imagebeam send --device` must
+		// queue behind the window.
+		if _, port, _ := net.SplitHostPort(br.Addr()); !strings.HasSuffix(b.cfg.URL, ":"+port) {
+			b.cfg.URL = "tcp://" + net.JoinHostPort("127.0.0.1", port)
+		}
+		label = "built-in broker " + br.Addr()
+	}
+	b.g.conn.label = label
+	b.g.conn.fallback = b.fallback
+	b.g.conn.set(connConnecting, "")
+
+	cfg := b.cfg
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		b.monitor(ctx, cfg)
+	}()
+	if sim, ok := b.simDevice(); ok {
+		if !p.Builtin {
+			b.simErr = "off: the simulated device runs only on the built-in broker"
+		} else {
+			faults := simdevice.Faults{Delay: 10 * time.Millisecond, NAK: 0.01, Seed: uint64(time.Now().UnixNano())}
+			if b.g.opts.SimFaults != nil {
+				faults = *b.g.opts.SimFaults
+			}
+			up := b.simUp
+			b.wg.Add(1)
+			go func() {
+				defer b.wg.Done()
+				b.runSim(ctx, cfg, sim, faults, up)
+			}()
+		}
+	}
+	b.g.devices.refresh()
+}
+
+// stop ends the monitor and the simulator and closes the built-in broker.
+func (b *backend) stop() {
+	if b.cancel != nil {
+		b.cancel()
+	}
+	b.wg.Wait()
+	if b.builtin != nil {
+		_ = b.builtin.Close()
+		b.builtin = nil
+	}
+}
+
+// restart applies a new broker profile.
+func (b *backend) restart(p config.Broker) {
+	b.stop()
+	b.start(p)
+}
+
+func (b *backend) simDevice() (config.Device, bool) {
+	for _, d := range b.g.settings.Devices {
+		if d.Simulated {
+			return d, true
+		}
+	}
+	return config.Device{}, false
+}
+
+// monitor keeps a connection to the broker and reports its state.
+func (b *backend) monitor(ctx context.Context, cfg transfer.BrokerConfig) {
+	cfg.ConnectTimeout = 3 * time.Second
+	for ctx.Err() == nil {
+		link, err := transfer.Dial(ctx, cfg, "gui", monitorTopic, monitorTopic, 0)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			msg := plainError(err)
+			b.g.do(func() { b.g.conn.set(connError, msg) })
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(3 * time.Second):
+			}
+			continue
+		}
+		for {
+			st, changed, lerr := link.State()
+			reason := ""
+			if lerr != nil {
+				reason = plainError(lerr)
+			}
+			switch st {
+			case transfer.StateUp:
+				b.g.do(func() { b.g.conn.set(connUp, "") })
+			case transfer.StateConnecting, transfer.StateReconnecting:
+				b.g.do(func() { b.g.conn.set(connReconnecting, reason) })
+			}
+			if st == transfer.StateClosed {
+				break
+			}
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				link.Close()
+				return
+			}
+		}
+		link.Close()
+	}
+}
+
+// runSim answers frames on the simulated device's topics until ctx ends.
+func (b *backend) runSim(ctx context.Context, cfg transfer.BrokerConfig, dev config.Device, faults simdevice.Faults, up chan struct{}) {
+	cfg.ConnectWait = 10 * time.Second
+	link, err := transfer.Dial(ctx, cfg, "simulate", dev.ToDevice, dev.FromDevice, byte(dev.QoS))
+	if err != nil {
+		msg := err.Error()
+		b.g.do(func() {
+			b.simErr = "not running: " + msg
+			b.g.devices.refresh()
+		})
+		return
+	}
+	defer link.Close()
+	close(up)
+	images := make(chan simdevice.Received, 4)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = simdevice.Run(ctx, link, simdevice.Options{Faults: faults}, images)
+	}()
+	for {
+		select {
+		case r := <-images:
+			b.g.do(func() {
+				b.g.xfers.simReceived(r)
+				if b.g.onSimReceived != nil {
+					b.g.onSimReceived(r)
+				}
+			})
+		case <-done:
+			return
+		}
+	}
+}
+
+// Connection indicator states.
+type connState int
+
+const (
+	connConnecting connState = iota
+	connUp
+	connReconnecting
+	connError
+)
+
+// connIndicator is the always-visible broker status: a dot and one line.
+type connIndicator struct {
+	g        *GUI
+	dot      *canvas.Circle
+	text     *widget.Label
+	button   *widget.Button
+	box      fyne.CanvasObject
+	state    connState
+	label    string // which broker
+	fallback string
+	reason   string
+	problem  string // a settings problem shown after the state
+	banner   *widget.Label
+}
+
+func newConnIndicator(g *GUI) *connIndicator {
+	c := &connIndicator{g: g, label: "broker"}
+	c.dot = canvas.NewCircle(theme.Color(theme.ColorNameDisabled))
+	c.text = widget.NewLabel("Broker: starting…")
+	c.text.Truncation = fyne.TextTruncateEllipsis
+	c.banner = widget.NewLabel("")
+	c.banner.Wrapping = fyne.TextWrapWord
+	c.banner.Hide()
+	c.button = widget.NewButtonWithIcon("Broker…", theme.SettingsIcon(), func() { showBrokerDialog(g) })
+	c.box = container.NewHBox(dotBox(c.dot), container.NewGridWrap(fyne.NewSize(300, c.text.MinSize().Height), c.text), c.button)
+	return c
+}
+
+func (c *connIndicator) object() fyne.CanvasObject { return c.box }
+
+func (c *connIndicator) setSettingsProblem(err error) {
+	c.problem = err.Error()
+	c.render()
+}
+
+func (c *connIndicator) set(s connState, reason string) {
+	c.state, c.reason = s, reason
+	c.render()
+}
+
+func (c *connIndicator) render() {
+	var text string
+	var col fyne.ThemeColorName
+	switch c.state {
+	case connConnecting:
+		text, col = "Connecting to "+c.label+"…", theme.ColorNameWarning
+	case connUp:
+		text, col = "Connected: "+c.label, theme.ColorNameSuccess
+		if c.fallback != "" {
+			col = theme.ColorNameWarning
+		}
+	case connReconnecting:
+		text, col = "Reconnecting to "+c.label, theme.ColorNameWarning
+	case connError:
+		text, col = "Broker error", theme.ColorNameError
+	}
+	c.text.SetText(text)
+	c.dot.FillColor = theme.Color(col)
+	c.dot.Refresh()
+
+	// The one-line indicator truncates; the banner below it says it all.
+	var lines []string
+	switch c.state {
+	case connError:
+		lines = append(lines, "Cannot reach the broker. "+c.reason+". Transfers fail until it is reachable: check the address under Broker….")
+	case connReconnecting:
+		if c.reason != "" {
+			lines = append(lines, "Lost the broker connection ("+c.reason+"); reconnecting.")
+		}
+	}
+	if c.fallback != "" {
+		lines = append(lines, "Note: "+c.fallback+" ("+c.label+"). Real devices must use this address.")
+	}
+	if c.problem != "" {
+		lines = append(lines, "Settings: "+c.problem)
+	}
+	c.banner.SetText(strings.Join(lines, "\n"))
+	c.banner.Importance = widget.WarningImportance
+	if c.state == connError || c.problem != "" {
+		c.banner.Importance = widget.DangerImportance
+	}
+	if len(lines) == 0 {
+		c.banner.Hide()
+	} else {
+		c.banner.Show()
+	}
+	c.banner.Refresh()
+	c.button.Importance = widget.MediumImportance
+	if len(lines) > 0 {
+		c.button.Importance = widget.WarningImportance
+	}
+	c.button.Refresh()
+}
+
+// dotBox gives a status dot its fixed size, centred vertically.
+func dotBox(c *canvas.Circle) fyne.CanvasObject {
+	return container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(12), c))
+}
+
+func newDot() *canvas.Circle {
+	return canvas.NewCircle(color.Transparent)
+}

@@ -1,0 +1,102 @@
+package gui
+
+import (
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// eventLog shows a transfer's last logLimit events: frame sent, ack, retry,
+// NAK. Older lines are dropped, so a long transfer never slows the window.
+type eventLog struct {
+	g       *GUI
+	lines   []string
+	dropped int
+	list    *widget.List
+	file    string
+	box     fyne.CanvasObject
+}
+
+func newEventLog(g *GUI, file string) *eventLog {
+	l := &eventLog{g: g, file: file}
+	l.list = widget.NewList(
+		func() int { return len(l.lines) },
+		func() fyne.CanvasObject {
+			t := widget.NewLabel("")
+			t.SizeName = theme.SizeNameCaptionText
+			t.TextStyle.Monospace = true
+			t.Truncation = fyne.TextTruncateEllipsis
+			return t
+		},
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			if id < len(l.lines) {
+				o.(*widget.Label).SetText(l.lines[id])
+			}
+		},
+	)
+	l.list.HideSeparators = true
+	size := canvas.NewRectangle(nil)
+	size.SetMinSize(fyne.NewSize(200, 160))
+	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		g.app.Clipboard().SetContent(l.text())
+	})
+	save := widget.NewButtonWithIcon("Save…", theme.DocumentSaveIcon(), l.export)
+	l.box = container.NewBorder(nil, container.NewHBox(copyBtn, save), nil, nil, container.NewStack(size, l.list))
+	return l
+}
+
+func (l *eventLog) object() fyne.CanvasObject { return l.box }
+
+func (l *eventLog) append(lines []string, dropped int) {
+	if len(lines) == 0 && dropped == 0 {
+		return
+	}
+	l.dropped += dropped
+	l.lines = append(l.lines, lines...)
+	if over := len(l.lines) - logLimit; over > 0 {
+		l.lines = append([]string(nil), l.lines[over:]...)
+		l.dropped += over
+	}
+	l.list.Refresh()
+	l.list.ScrollToBottom()
+}
+
+func (l *eventLog) text() string {
+	var b strings.Builder
+	if l.dropped > 0 {
+		fmt.Fprintf(&b, "(%d earlier lines not kept)\n", l.dropped)
+	}
+	for _, s := range l.lines {
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func (l *eventLog) export() {
+	text := l.text()
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			l.g.showError(err)
+			return
+		}
+		if w == nil {
+			return
+		}
+		_, err = w.Write([]byte(text))
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			l.g.showError(err)
+		}
+	}, l.g.win)
+	d.SetFileName(l.file)
+	d.Show()
+}

@@ -1,0 +1,366 @@
+// Package gui is ImageBeam's window: get an image in, preview what the
+// device will get, pick devices, send with live progress, resend from history.
+//
+// It holds no protocol logic: transfers run through transfer.Send in
+// goroutines, and one consumer goroutine per transfer turns the events into
+// widget updates through Options.Do (fyne.Do). Package gui never imports
+// fyne.io/fyne/v2/app, so its tests run on the headless test driver;
+// gui/desktop opens the real window.
+package gui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"imagebeam/config"
+	"imagebeam/internal/buildinfo"
+	"imagebeam/simdevice"
+)
+
+// Options configure the window. The zero value is what the desktop app uses.
+type Options struct {
+	// ConfigPath is the shared settings file; "" means config.Path().
+	ConfigPath string
+	// DataDir holds the history; "" means the app's storage root.
+	DataDir string
+	// Do runs f on the UI goroutine; nil means fyne.Do. Tests pass a queue
+	// that the test goroutine drains, which is what the main loop does.
+	Do func(f func())
+	// BuiltinListen overrides the built-in broker's address (tests use
+	// 127.0.0.1:0); "" means the settings file's.
+	BuiltinListen string
+	// SimFaults overrides the simulated device's faults; nil means a gentle
+	// 10 ms answer delay and an occasional NAK, so a newcomer sees progress
+	// and a retry.
+	SimFaults *simdevice.Faults
+}
+
+// Preference keys (window-only state, kept by Fyne under the app ID).
+const (
+	prefLastFolder   = "lastFolder"
+	prefWindowWidth  = "windowWidth"
+	prefWindowHeight = "windowHeight"
+)
+
+// defaultSize is the first window size; later starts reuse the last one.
+var defaultSize = fyne.NewSize(1280, 800)
+
+// GUI is the ImageBeam window and everything it runs. Its fields belong to
+// the UI goroutine; goroutines get copies and report back through do.
+type GUI struct {
+	app  fyne.App
+	win  fyne.Window
+	opts Options
+	do   func(func())
+
+	ctx    context.Context // ends when the window closes
+	cancel context.CancelFunc
+
+	cfgPath   string
+	settings  *config.Settings
+	saveBlock error // the settings file could not be read: do not overwrite it
+
+	backend *backend
+	conn    *connIndicator
+	devices *deviceList
+	preview *preview
+	xfers   *transferList
+	history *historyView
+
+	focused bool
+
+	// Test hooks, nil in the app.
+	onTransferEnd    func(*transferView)
+	onTransferUpdate func(*transferView)
+	onSimReceived    func(simdevice.Received)
+	onPreview        func()
+	onLoadError      func(error)
+}
+
+// New builds the window for app a: reads the settings (a first start gets
+// the built-in broker and a simulated device), starts the broker and
+// simulator in the background, and lays out the widgets. Call Window().Show
+// or ShowAndRun, then Shutdown.
+func New(a fyne.App, opts Options) *GUI {
+	g := &GUI{app: a, opts: opts, do: opts.Do, focused: true}
+	if g.do == nil {
+		g.do = fyne.Do
+	}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	g.win = a.NewWindow("ImageBeam")
+	g.loadSettings()
+
+	dataDir := opts.DataDir
+	if dataDir == "" {
+		dataDir = storageDir(a)
+	}
+	g.conn = newConnIndicator(g)
+	g.history = newHistoryView(g, filepath.Join(dataDir, "history"))
+	g.devices = newDeviceList(g)
+	g.preview = newPreview(g)
+	g.xfers = newTransferList(g)
+	g.history.learnDevices()
+	g.devices.selectFirst()
+
+	g.win.SetContent(g.layout())
+	g.win.SetOnDropped(g.OnDropped)
+	g.win.SetCloseIntercept(g.closeRequested)
+	g.win.SetMaster()
+	prefs := a.Preferences()
+	g.win.Resize(fyne.NewSize(
+		float32(prefs.FloatWithFallback(prefWindowWidth, float64(defaultSize.Width))),
+		float32(prefs.FloatWithFallback(prefWindowHeight, float64(defaultSize.Height)))))
+	g.addShortcuts()
+	a.Lifecycle().SetOnEnteredForeground(func() { g.focused = true })
+	a.Lifecycle().SetOnExitedForeground(func() { g.focused = false })
+
+	g.backend = newBackend(g)
+	g.backend.start(g.settings.Broker)
+	if g.saveBlock != nil {
+		g.conn.setSettingsProblem(g.saveBlock)
+	}
+	return g
+}
+
+// Window is the main window.
+func (g *GUI) Window() fyne.Window { return g.win }
+
+// Shutdown cancels running transfers and stops the simulator and the
+// built-in broker. The desktop app calls it after the main loop ends.
+func (g *GUI) Shutdown() {
+	g.cancel()
+	g.xfers.cancelAll()
+	// After the main loop has ended a goroutine can hang in fyne.Do; an
+	// exit must not wait for it forever.
+	done := make(chan struct{})
+	go func() {
+		g.backend.stop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+	}
+}
+
+// Open loads files or URLs given on the command line, the same way a drop does.
+func (g *GUI) Open(files []string) {
+	var uris []fyne.URI
+	for _, f := range files {
+		if isURL(f) {
+			if u, err := storage.ParseURI(f); err == nil {
+				uris = append(uris, u)
+				continue
+			}
+		}
+		if abs, err := filepath.Abs(f); err == nil {
+			f = abs
+		}
+		uris = append(uris, storage.NewFileURI(f))
+	}
+	g.OnDropped(fyne.Position{}, uris)
+}
+
+// OnDropped is the window's drop handler, also used for command-line files:
+// the first file is loaded, the rest wait in the queue.
+func (g *GUI) OnDropped(_ fyne.Position, uris []fyne.URI) {
+	var sources []string
+	for _, u := range uris {
+		if u.Scheme() == "file" {
+			sources = append(sources, u.Path())
+		} else {
+			sources = append(sources, u.String())
+		}
+	}
+	if len(sources) == 0 {
+		return
+	}
+	g.preview.enqueue(sources)
+}
+
+func isURL(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+func storageDir(a fyne.App) string {
+	if root := a.Storage().RootURI(); root != nil && root.Scheme() == "file" {
+		return root.Path()
+	}
+	if dir, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(dir, "imagebeam")
+	}
+	return filepath.Join(os.TempDir(), "imagebeam")
+}
+
+// loadSettings reads the shared settings file. A first start (no file)
+// gets the built-in broker and the simulated device, saved at once so that
+// `imagebeam send --device` sees them too.
+func (g *GUI) loadSettings() {
+	g.cfgPath = g.opts.ConfigPath
+	if g.cfgPath == "" {
+		p, err := config.Path()
+		if err != nil {
+			g.saveBlock = err
+			g.settings = config.Default()
+			return
+		}
+		g.cfgPath = p
+	}
+	_, statErr := os.Stat(g.cfgPath)
+	s, err := config.Load(g.cfgPath)
+	if err != nil {
+		g.saveBlock = fmt.Errorf("%w. ImageBeam will not overwrite it; fix or remove the file and restart", err)
+		g.settings = config.Default()
+		return
+	}
+	g.settings = s
+	if errors.Is(statErr, os.ErrNotExist) {
+		s.Broker = config.Broker{Builtin: true, Listen: config.DefaultListen}
+		s.Devices = append(s.Devices, simulatedDevice())
+		_ = g.saveSettings() // a read-only config folder must not stop the window
+	}
+}
+
+// saveSettings writes the settings file, unless it could not be read.
+func (g *GUI) saveSettings() error {
+	if g.saveBlock != nil {
+		return g.saveBlock
+	}
+	return g.settings.Save(g.cfgPath)
+}
+
+// Topics of the simulated device: its own, never the real BASE's.
+const (
+	simToDevice   = "imagebeam/sim/to-device"
+	simFromDevice = "imagebeam/sim/from-device"
+	simName       = "Simulated device"
+)
+
+func simulatedDevice() config.Device {
+	d := config.DefaultDevice()
+	d.Name = simName
+	d.ToDevice, d.FromDevice = simToDevice, simFromDevice
+	d.Simulated = true
+	d.Timeout = config.Duration(time.Second)
+	d.Adaptive = true
+	d.Image.Width, d.Image.Height = 800, 480
+	return d
+}
+
+func (g *GUI) layout() fyne.CanvasObject {
+	open := widget.NewButtonWithIcon("Open…", theme.FolderOpenIcon(), g.preview.showOpenDialog)
+	help := widget.NewButtonWithIcon("", theme.HelpIcon(), g.showHelp)
+	top := container.NewBorder(nil, nil, open, container.NewHBox(g.conn.object(), help), g.preview.urlBar())
+
+	main := container.NewHSplit(g.preview.object(), g.activity())
+	main.Offset = 0.58
+	body := container.NewHSplit(g.devices.object(), main)
+	body.Offset = 0.24
+	return container.NewBorder(container.NewVBox(top, g.conn.banner, widget.NewSeparator()), nil, nil, nil, body)
+}
+
+func (g *GUI) activity() fyne.CanvasObject {
+	tabs := container.NewAppTabs(
+		container.NewTabItemWithIcon("Transfers", theme.UploadIcon(), g.xfers.object()),
+		container.NewTabItemWithIcon("History", theme.HistoryIcon(), g.history.object()),
+	)
+	g.xfers.tabs = tabs
+	return tabs
+}
+
+func (g *GUI) addShortcuts() {
+	c := g.win.Canvas()
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault},
+		func(fyne.Shortcut) { g.preview.showOpenDialog() })
+	send := func(fyne.Shortcut) { g.sendSelected() }
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}, send)
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyEnter, Modifier: fyne.KeyModifierShortcutDefault}, send)
+	c.AddShortcut(&fyne.ShortcutPaste{}, func(fyne.Shortcut) { g.pasteSource() })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF1}, func(fyne.Shortcut) { g.showHelp() })
+}
+
+// pasteSource loads a path or URL from the clipboard (Ctrl+V outside a text field).
+func (g *GUI) pasteSource() {
+	text := strings.TrimSpace(g.app.Clipboard().Content())
+	if text == "" {
+		return
+	}
+	var files []string
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "file://"))
+		if line != "" {
+			files = append(files, line)
+		}
+	}
+	g.Open(files)
+}
+
+const shortcutsHelp = `**Keyboard**
+
+- **Ctrl+O** open an image
+- **Ctrl+V** load a path or URL from the clipboard
+- **Enter** in the URL field fetches it
+- **Ctrl+Enter** send to the ticked devices
+- **F1** this help
+
+**Getting an image in**: drop files on the window (several become a queue), use Open…, or paste a URL and Fetch.
+
+**Simulated device**: answered by ImageBeam itself on the built-in broker, on its own topics. Delete it, or switch to an external broker, to turn it off.`
+
+func (g *GUI) showHelp() {
+	text := widget.NewRichTextFromMarkdown(shortcutsHelp)
+	text.Wrapping = fyne.TextWrapWord
+	version := widget.NewLabel(buildinfo.String())
+	version.Importance = widget.LowImportance
+	settings := widget.NewLabel("Settings file: " + g.cfgPath)
+	settings.Wrapping = fyne.TextWrapBreak
+	content := container.NewVBox(text, settings, version)
+	d := dialog.NewCustom("About ImageBeam", "Close", content, g.win)
+	d.Resize(fyne.NewSize(520, 460))
+	d.Show()
+}
+
+// closeRequested asks before closing while transfers run.
+func (g *GUI) closeRequested() {
+	if s := g.win.Canvas().Size(); s.Width > 0 && s.Height > 0 {
+		g.app.Preferences().SetFloat(prefWindowWidth, float64(s.Width))
+		g.app.Preferences().SetFloat(prefWindowHeight, float64(s.Height))
+	}
+	n := g.xfers.active()
+	if n == 0 {
+		g.win.Close()
+		return
+	}
+	msg := fmt.Sprintf("%d transfer(s) are still running. Closing cancels them and the device may keep a partial image.\n\nClose anyway?", n)
+	dialog.ShowConfirm("Transfers are running", msg, func(ok bool) {
+		if ok {
+			g.xfers.cancelAll()
+			g.win.Close()
+		}
+	}, g.win)
+}
+
+// notify sends a desktop notification when the window is not focused.
+func (g *GUI) notify(title, content string) {
+	if !g.focused {
+		g.app.SendNotification(fyne.NewNotification(title, content))
+	}
+}
+
+func (g *GUI) showError(err error) {
+	dialog.ShowError(err, g.win)
+}

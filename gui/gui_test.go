@@ -1,0 +1,636 @@
+package gui
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+
+	"imagebeam/codec"
+	"imagebeam/config"
+	"imagebeam/simdevice"
+	"imagebeam/transfer"
+)
+
+func TestFirstStartSavesBuiltinBrokerAndSimulatedDevice(t *testing.T) {
+	h := newHarness(t, nil)
+	h.waitSim()
+
+	s, err := config.Load(h.g.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Broker.Builtin {
+		t.Error("first start did not choose the built-in broker")
+	}
+	if len(s.Devices) != 1 || !s.Devices[0].Simulated || s.Devices[0].Name != simName {
+		t.Fatalf("devices after first start = %+v, want only the simulated device", s.Devices)
+	}
+	if d := s.Devices[0]; d.ToDevice == "mqttTestPub" || d.FromDevice == "mqttTestSub" {
+		t.Errorf("simulated device uses the real BASE's topics: %s %s", d.ToDevice, d.FromDevice)
+	}
+	if !strings.HasPrefix(h.g.conn.text.Text, "Connected: built-in broker 127.0.0.1:") {
+		t.Errorf("indicator = %q", h.g.conn.text.Text)
+	}
+	w := test.NewTempWindow(t, h.g.devices.object())
+	w.Resize(fyne.NewSize(320, 420))
+	test.AssertRendersToMarkup(t, "devices_first_start.xml", w.Canvas())
+}
+
+func TestDeviceFormAddEditDelete(t *testing.T) {
+	h := newHarness(t, nil)
+	l := h.g.devices
+
+	cases := []struct {
+		name  string
+		fill  func(f *deviceForm)
+		error string // part of the inline error; "" = saved
+	}{
+		{"empty topic", func(f *deviceForm) { f.to.SetText("") }, "topic is empty"},
+		{"wildcard topic", func(f *deviceForm) { f.from.SetText("lab/+/answers") }, "wildcard"},
+		{"same topic both ways", func(f *deviceForm) { f.from.SetText(f.to.Text) }, "must differ"},
+		{"name taken", func(f *deviceForm) { f.name.SetText("simulated DEVICE") }, "already named"},
+		{"no name", func(f *deviceForm) { f.name.SetText("  ") }, "name"},
+		{"quality out of range", func(f *deviceForm) { f.quality.SetText("0") }, "quality must be between 1 and 100"},
+		{"chunk not a number", func(f *deviceForm) { f.chunk.SetText("lots") }, "chunk must be a whole number"},
+		{"bad timeout", func(f *deviceForm) { f.timeout.SetText("5") }, "timeout must be a duration"},
+		{"second simulator", func(f *deviceForm) {
+			f.sim.SetChecked(true)
+			f.to.SetText("imagebeam/sim2/to-device")
+			f.from.SetText("imagebeam/sim2/from-device")
+		}, "only one simulator"},
+		{"simulator on the BASE's topics", func(f *deviceForm) { f.sim.SetChecked(true) }, "real BASE's topics"},
+		{"valid", func(f *deviceForm) {}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := len(h.g.settings.Devices)
+			f := newDeviceForm(config.DefaultDevice())
+			f.name.SetText("")
+			test.Type(f.name, "Bench 3")
+			closed := false
+			f.onSave = func(d config.Device) error { return l.saveDevice(-1, d) }
+			f.onClose = func() { closed = true }
+			c.fill(f)
+			test.Tap(f.save)
+			if c.error == "" {
+				if !closed || f.errText.Visible() {
+					t.Fatalf("valid device not saved: %q", f.errText.Text)
+				}
+				if len(h.g.settings.Devices) != before+1 {
+					t.Fatalf("devices: %d, want %d", len(h.g.settings.Devices), before+1)
+				}
+				return
+			}
+			if closed || !f.errText.Visible() || !strings.Contains(strings.ToLower(f.errText.Text), strings.ToLower(c.error)) {
+				t.Fatalf("error shown = %q (visible %v, closed %v), want it to mention %q", f.errText.Text, f.errText.Visible(), closed, c.error)
+			}
+			if len(h.g.settings.Devices) != before {
+				t.Fatal("an invalid device was saved")
+			}
+		})
+	}
+
+	// The form with an error, as the user sees it.
+	f := newDeviceForm(config.DefaultDevice())
+	f.to.SetText("lab/#")
+	f.onSave = func(d config.Device) error { return l.saveDevice(-1, d) }
+	test.Tap(f.save)
+	w := test.NewTempWindow(t, f.object())
+	w.Resize(fyne.NewSize(560, 760))
+	test.AssertRendersToMarkup(t, "device_form_error.xml", w.Canvas())
+
+	// Edit: rename Bench 3, through the form the Edit button opens.
+	i := indexOf(h.g.settings.Devices, "Bench 3")
+	ef := newDeviceForm(h.g.settings.Devices[i])
+	ef.onSave = func(d config.Device) error { return l.saveDevice(i, d) }
+	ef.name.SetText("Bench 4")
+	ef.quality.SetText("70")
+	test.Tap(ef.save)
+	saved, err := config.Load(h.g.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := saved.Device("Bench 4")
+	if !ok || d.Image.Quality != 70 {
+		t.Fatalf("edited device in the settings file = %+v, %v", d, ok)
+	}
+	if _, ok := saved.Device("Bench 3"); ok {
+		t.Fatal("the old name is still saved")
+	}
+
+	// Delete it.
+	if err := l.deleteDevice(indexOf(h.g.settings.Devices, "Bench 4")); err != nil {
+		t.Fatal(err)
+	}
+	saved, _ = config.Load(h.g.cfgPath)
+	if _, ok := saved.Device("Bench 4"); ok || len(saved.Devices) != 1 {
+		t.Fatalf("after delete the settings file has %+v", saved.Devices)
+	}
+}
+
+func indexOf(ds []config.Device, name string) int {
+	for i, d := range ds {
+		if d.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestDropLoadsFileAndPreviewShowsNumbers(t *testing.T) {
+	h := newHarness(t, nil)
+	src := writeJPEG(t, h.dir, "photo.jpg", 1200, 900)
+	h.load(src)
+
+	// What the pipeline makes for the simulated device's profile.
+	opts, err := simulatedDevice().Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := codec.Convert(context.Background(), src, codec.LoadOptions{}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := h.g.preview
+	if p.result.SHA256 != want.SHA256 {
+		t.Errorf("preview JPEG differs from codec.Convert's")
+	}
+	info, _ := os.Stat(src)
+	wantSrc := fmt.Sprintf("photo.jpg\n1200×900 JPEG, %s", humanBytes(int(info.Size())))
+	if p.srcInfo.Text != wantSrc {
+		t.Errorf("source info = %q, want %q", p.srcInfo.Text, wantSrc)
+	}
+	wantOut := fmt.Sprintf("%d×%d JPEG, quality 85, %s\n%d packets of 1400 bytes", want.Width, want.Height, humanBytes(want.Bytes), want.Packets)
+	if !strings.HasPrefix(p.outInfo.Text, wantOut) {
+		t.Errorf("output info = %q, want it to start %q", p.outInfo.Text, wantOut)
+	}
+	if want.Width != 800 || want.Height != 480 {
+		t.Errorf("contain into 800×480 gave %d×%d", want.Width, want.Height)
+	}
+	if !p.send.Visible() || p.send.Disabled() || p.send.Text != "Send to Simulated device" {
+		t.Errorf("send button = %q, disabled %v", p.send.Text, p.send.Disabled())
+	}
+
+	// Changing the quality re-encodes the preview.
+	prev := p.result
+	p.quality.SetValue(40)
+	h.waitFor("the re-encoded preview", func() bool { return p.result != prev })
+	if p.result.Quality != 40 || p.result.Bytes >= prev.Bytes {
+		t.Errorf("quality 40 gave q%d, %d bytes (was %d)", p.result.Quality, p.result.Bytes, prev.Bytes)
+	}
+	p.quality.SetValue(85)
+	h.waitFor("the preview at quality 85", func() bool { return p.result.Quality == 85 })
+
+	w := test.NewTempWindow(t, p.object())
+	w.Resize(fyne.NewSize(620, 640))
+	test.AssertRendersToMarkup(t, "preview_loaded.xml", w.Canvas())
+}
+
+func TestDropQueuesSeveralFiles(t *testing.T) {
+	h := newHarness(t, nil)
+	a := writeJPEG(t, h.dir, "a.jpg", 320, 200)
+	b := writeJPEG(t, h.dir, "b.jpg", 200, 320)
+	h.g.Open([]string{a, b})
+	p := h.g.preview
+	h.waitFor("a.jpg", func() bool { return p.result != nil && p.source == a })
+	if !p.queueRow.Visible() || len(p.queue) != 2 {
+		t.Fatalf("queue = %v, shown %v", p.queue, p.queueRow.Visible())
+	}
+	test.Tap(p.queueNext)
+	h.waitFor("b.jpg", func() bool { return p.source == b })
+}
+
+func TestBadImageShowsErrorAndKeepsPrevious(t *testing.T) {
+	h := newHarness(t, nil)
+	good := writeJPEG(t, h.dir, "good.jpg", 640, 480)
+	h.load(good)
+	kept := h.g.preview.result
+
+	bad := filepath.Join(h.dir, "notes.jpg")
+	if err := os.WriteFile(bad, []byte("these are my lab notes, not a picture\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var loadErr error
+	h.g.onLoadError = func(err error) { loadErr = err }
+	h.g.OnDropped(fyne.Position{}, []fyne.URI{storage.NewFileURI(bad)})
+	h.waitFor("the load error", func() bool { return loadErr != nil })
+
+	p := h.g.preview
+	if !p.errText.Visible() || !strings.Contains(p.errText.Text, "notes.jpg") || !strings.Contains(p.errText.Text, "not an image") {
+		t.Errorf("error shown = %q (visible %v)", p.errText.Text, p.errText.Visible())
+	}
+	if p.result != kept || p.source != good || p.outImage.Image == nil {
+		t.Error("the previous image was not kept")
+	}
+}
+
+func TestSendToSimulatedDeviceReachesFullAndRecordsHistory(t *testing.T) {
+	h := newHarness(t, nil)
+	var got []simdevice.Received
+	h.g.onSimReceived = func(r simdevice.Received) { got = append(got, r) }
+	h.waitSim()
+	h.load(writeJPEG(t, h.dir, "photo.jpg", 1600, 1000))
+	sent := h.g.preview.result
+
+	var updates int
+	h.g.onTransferUpdate = func(*transferView) { updates++ }
+	v := h.sendAndWait()
+	if v.snap.phase != "done" || v.bar.Value != 1 {
+		t.Fatalf("transfer ended %q at %.0f%%: %v", v.snap.phase, v.bar.Value*100, v.snap.err)
+	}
+	if v.snap.ackedPackets != sent.Packets || !strings.Contains(v.counts.Text, fmt.Sprintf("%d / %d packets", sent.Packets, sent.Packets)) {
+		t.Errorf("counts = %q, want %d packets", v.counts.Text, sent.Packets)
+	}
+	if !strings.Contains(v.status.Text, "Done") || v.cancelBtn.Visible() || !v.resendBtn.Visible() {
+		t.Errorf("status %q, cancel shown %v, resend shown %v", v.status.Text, v.cancelBtn.Visible(), v.resendBtn.Visible())
+	}
+	h.waitFor("the simulated device's report", func() bool { return len(got) == 1 })
+	if !got[0].Complete || got[0].SHA256 != sent.SHA256 {
+		t.Errorf("device received %+v, want sha %s", got[0], sent.SHA256)
+	}
+	entries := h.g.history.entries
+	if len(entries) != 1 || entries[0].Result != "done" || entries[0].SHA256 != sent.SHA256 || entries[0].Device != simName {
+		t.Fatalf("history = %+v", entries)
+	}
+	if st := h.g.devices.statusOf(simName); st.state != devOK || st.rtt <= 0 || st.lastSeen.IsZero() {
+		t.Errorf("device status after the send = %+v", st)
+	}
+	if !strings.HasPrefix(h.g.preview.estimate.Text, "Estimated send time to Simulated device") {
+		t.Errorf("estimate = %q", h.g.preview.estimate.Text)
+	}
+	// The history survives a restart.
+	if again := openHistory(h.g.history.store.dir).list(); len(again) != 1 || again[0].SHA256 != sent.SHA256 {
+		t.Errorf("history read back = %+v", again)
+	}
+	t.Logf("%d UI updates for %d packets", updates, sent.Packets)
+
+	// With an image, a finished transfer and its history, the window
+	// still fits the smallest size the lab laptops use.
+	if m := h.g.win.Content().MinSize(); m.Width > 1024 || m.Height > 640 {
+		t.Errorf("the window needs at least %v, more than 1024×640", m)
+	}
+}
+
+func TestResendFromHistorySendsIdenticalBytes(t *testing.T) {
+	h := newHarness(t, nil)
+	var got []simdevice.Received
+	h.g.onSimReceived = func(r simdevice.Received) { got = append(got, r) }
+	h.waitSim()
+	h.load(writeJPEG(t, h.dir, "photo.jpg", 900, 600))
+	first := h.sendAndWait()
+	if first.snap.phase != "done" {
+		t.Fatalf("first send: %v", first.snap.err)
+	}
+	// Load another image: the resend must still send the first one's bytes.
+	h.load(writeJPEG(t, h.dir, "other.jpg", 640, 640))
+
+	var ended *transferView
+	h.g.onTransferEnd = func(v *transferView) { ended = v }
+	h.g.history.resend(h.g.history.entries[0], "")
+	h.waitFor("the resend", func() bool { return ended != nil && len(got) == 2 })
+	if ended.snap.phase != "done" || !ended.resend {
+		t.Fatalf("resend ended %q (resend flag %v)", ended.snap.phase, ended.resend)
+	}
+	if got[1].SHA256 != got[0].SHA256 || got[1].SHA256 != first.sha || !got[1].Complete {
+		t.Errorf("resend delivered %s, first send %s", got[1].SHA256, got[0].SHA256)
+	}
+	if n := len(h.g.history.entries); n != 2 || !h.g.history.entries[0].Resend {
+		t.Errorf("history after resend: %+v", h.g.history.entries)
+	}
+}
+
+func TestCancelStopsTransferToSilentDevice(t *testing.T) {
+	h := newHarness(t, nil)
+	h.waitSim()
+	silent := config.DefaultDevice()
+	silent.Name = "Silent bench"
+	silent.ToDevice, silent.FromDevice = "imagebeam/test/silent/to-device", "imagebeam/test/silent/from-device"
+	silent.Timeout = config.Duration(time.Minute) // only Cancel can end it soon
+	h.addDevice(silent)
+
+	// Fixed bytes rather than the pipeline's output keep the card's master
+	// independent of the codec; the device never looks at them.
+	v := h.g.startTransfer(silent, bytes.Repeat([]byte{0xA5}, 20000), "/lab/photo.jpg", false)
+	h.waitFor("BEGIN to go out", func() bool { return v.snap.phase == "sending" })
+	// Closing the window now asks first.
+	h.g.closeRequested()
+	if top := h.g.win.Canvas().Overlays().Top(); top == nil {
+		t.Error("closing during a transfer did not ask")
+	} else {
+		top.Hide()
+	}
+	ended := false
+	h.g.onTransferEnd = func(*transferView) { ended = true }
+	test.Tap(v.cancelBtn)
+	h.waitFor("the cancelled transfer to end", func() bool { return ended })
+
+	if v.snap.phase != "cancelled" {
+		t.Fatalf("phase = %q (%v), want cancelled", v.snap.phase, v.snap.err)
+	}
+	if !strings.Contains(v.status.Text, "partial image") || !v.resendBtn.Visible() {
+		t.Errorf("status = %q, resend shown %v", v.status.Text, v.resendBtn.Visible())
+	}
+	cw := test.NewTempWindow(t, v.card)
+	cw.Resize(fyne.NewSize(420, 300))
+	test.AssertRendersToMarkup(t, "transfer_cancelled.xml", cw.Canvas())
+	if e := h.g.history.entries; len(e) != 1 || e[0].Result != "cancelled" {
+		t.Errorf("history = %+v", e)
+	}
+	if st := h.g.devices.statusOf("Silent bench"); st.state != devFailed || st.active != 0 {
+		t.Errorf("device status = %+v", st)
+	}
+}
+
+func TestBrokerDownShowsErrorState(t *testing.T) {
+	// A port nobody listens on: bind one, then close it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	h := newHarness(t, func(cfg string) {
+		s := config.Default()
+		s.Broker = config.Broker{URL: "tcp://" + addr}
+		bench := config.DefaultDevice()
+		bench.Name = "Bench 1"
+		s.Devices = []config.Device{bench}
+		if err := s.Save(cfg); err != nil {
+			t.Fatal(err)
+		}
+	})
+	c := h.g.conn
+	h.waitFor("the error state", func() bool { return c.state == connError })
+	if !strings.HasPrefix(c.text.Text, "Broker error") || !c.banner.Visible() ||
+		!strings.Contains(strings.ToLower(c.banner.Text), "broker unreachable") || !strings.Contains(c.banner.Text, addr) {
+		t.Errorf("indicator %q, banner %q (visible %v)", c.text.Text, c.banner.Text, c.banner.Visible())
+	}
+
+	test.AssertRendersToMarkup(t, "broker_error.xml", test.NewTempWindow(t, c.object()).Canvas())
+
+	// A send fails with the same cause, in words.
+	h.load(writeJPEG(t, h.dir, "photo.jpg", 320, 240))
+	v := h.sendAndWait()
+	if v.snap.phase != "failed" || !strings.Contains(strings.ToLower(v.status.Text), "broker unreachable") {
+		t.Errorf("send to a dead broker: phase %q, status %q", v.snap.phase, v.status.Text)
+	}
+}
+
+func TestConsumeCoalescesUpdates(t *testing.T) {
+	const frames = 20000
+	events := make(chan transfer.Event, frames+1)
+	start := time.Now()
+	for i := 0; i < frames; i++ {
+		events <- transfer.Progress{Time: start, AckedBytes: i * 1400, TotalBytes: frames * 1400, AckedPackets: i, TotalPackets: frames}
+	}
+	events <- transfer.Done{Time: start, Stats: transfer.Stats{Bytes: frames * 1400, Packets: frames}}
+	close(events)
+	var applies []progressSnap
+	consume(events, uiInterval, func(s progressSnap) { applies = append(applies, s) })
+	elapsed := time.Since(start)
+
+	if limit := int(elapsed/uiInterval) + 2; len(applies) > limit {
+		t.Errorf("%d UI updates in %s, want at most %d", len(applies), elapsed, limit)
+	}
+	last := applies[len(applies)-1]
+	if !last.final || last.phase != "done" || last.ackedPackets != frames {
+		t.Errorf("last update = %+v", last)
+	}
+	for _, a := range applies[:len(applies)-1] {
+		if a.final {
+			t.Error("an update before the last one is marked final")
+		}
+	}
+}
+
+func TestEventLogIsBounded(t *testing.T) {
+	h := newHarness(t, nil)
+	l := newEventLog(h.g, "x.log")
+	for i := 0; i < 3; i++ {
+		lines := make([]string, logLimit)
+		for j := range lines {
+			lines[j] = fmt.Sprintf("line %d", i*logLimit+j)
+		}
+		l.append(lines, 0)
+	}
+	if len(l.lines) != logLimit || l.lines[0] != fmt.Sprintf("line %d", 2*logLimit) {
+		t.Fatalf("kept %d lines starting %q", len(l.lines), l.lines[0])
+	}
+	if !strings.HasPrefix(l.text(), fmt.Sprintf("(%d earlier lines not kept)", 2*logLimit)) {
+		t.Errorf("copied text starts %q", l.text()[:40])
+	}
+}
+
+func TestFetchURLLoadsPreview(t *testing.T) {
+	h := newHarness(t, nil)
+	data, err := os.ReadFile(writeJPEG(t, h.dir, "web.jpg", 500, 400))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(data)
+	}))
+	defer srv.Close()
+	p := h.g.preview
+	test.Type(p.url, srv.URL+"/web.jpg")
+	p.url.OnSubmitted(p.url.Text) // Enter
+	h.waitFor("the fetched image", func() bool { return p.result != nil })
+	if !strings.HasPrefix(p.srcInfo.Text, srv.URL+"/web.jpg\n500×400 JPEG") || p.url.Text != "" {
+		t.Errorf("source info %q, URL field %q", p.srcInfo.Text, p.url.Text)
+	}
+}
+
+func TestPasteLoadsPathFromClipboard(t *testing.T) {
+	h := newHarness(t, nil)
+	src := writeJPEG(t, h.dir, "pasted.jpg", 300, 200)
+	h.g.app.Clipboard().SetContent(src + "\n")
+	h.g.pasteSource()
+	h.waitFor("the pasted file", func() bool { return h.g.preview.source == src && h.g.preview.result != nil })
+}
+
+func TestSameImageAgainAsksFirst(t *testing.T) {
+	h := newHarness(t, nil)
+	h.waitSim()
+	h.load(writeJPEG(t, h.dir, "photo.jpg", 640, 480))
+	if v := h.sendAndWait(); v.snap.phase != "done" {
+		t.Fatalf("first send: %v", v.snap.err)
+	}
+	if h.g.win.Canvas().Overlays().Top() != nil {
+		t.Fatal("a dialog is open before the second send")
+	}
+	n := len(h.g.xfers.views)
+	test.Tap(h.g.preview.send)
+	if h.g.win.Canvas().Overlays().Top() == nil || len(h.g.xfers.views) != n {
+		t.Fatal("sending the same image again did not ask first")
+	}
+	// An explicit resend does not ask.
+	h.g.win.Canvas().Overlays().Top().Hide()
+	h.g.history.resend(h.g.history.entries[0], "")
+	if len(h.g.xfers.views) != n+1 {
+		t.Error("resend did not start a transfer")
+	}
+}
+
+func TestSecondTransferToBusyDeviceWaits(t *testing.T) {
+	h := newHarness(t, nil)
+	h.waitSim()
+	silent := config.DefaultDevice()
+	silent.Name = "Silent bench"
+	silent.ToDevice, silent.FromDevice = "imagebeam/test/busy/to-device", "imagebeam/test/busy/from-device"
+	silent.Timeout = config.Duration(time.Minute)
+	h.addDevice(silent)
+	h.g.devices.checked = map[string]bool{"Silent bench": true}
+	h.load(writeJPEG(t, h.dir, "photo.jpg", 320, 240))
+	img := h.g.preview.result.JPEG
+
+	first := h.g.startTransfer(silent, img, "photo.jpg", false)
+	h.waitFor("the first transfer to send", func() bool { return first.snap.phase == "sending" })
+	second := h.g.startTransfer(silent, img, "photo.jpg", false)
+	h.waitFor("the second transfer to wait", func() bool { return second.snap.phase == "waiting" })
+	if !strings.Contains(second.status.Text, "Waiting") {
+		t.Errorf("waiting status = %q", second.status.Text)
+	}
+	if st := h.g.devices.statusOf("Silent bench"); st.active != 2 {
+		t.Errorf("active transfers on the device = %d", st.active)
+	}
+	ended := 0
+	h.g.onTransferEnd = func(*transferView) { ended++ }
+	h.g.xfers.cancelAll()
+	h.waitFor("both to end", func() bool { return ended == 2 })
+	if first.snap.phase != "cancelled" || second.snap.phase != "cancelled" {
+		t.Errorf("phases after cancel: %q, %q", first.snap.phase, second.snap.phase)
+	}
+}
+
+func TestBuiltinBrokerFallsBackWhenPortIsTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	h := &harness{t: t, q: newUIQueue(), dir: t.TempDir()}
+	h.g = New(test.NewTempApp(t), Options{
+		ConfigPath: filepath.Join(h.dir, "settings.json"), DataDir: filepath.Join(h.dir, "data"),
+		Do: h.q.do, BuiltinListen: taken, SimFaults: &simdevice.Faults{},
+	})
+	t.Cleanup(h.g.Shutdown)
+	h.waitSim()
+	c := h.g.conn
+	if c.fallback == "" || !c.banner.Visible() || !strings.Contains(c.banner.Text, taken+" is used by another program") {
+		t.Errorf("banner = %q (visible %v)", c.banner.Text, c.banner.Visible())
+	}
+	if h.g.backend.cfg.URL == "tcp://"+taken {
+		t.Error("transfers still go to the taken port")
+	}
+	// The settings file keeps the user's choice; the free port is for this run.
+	if s, _ := config.Load(h.g.cfgPath); s.Broker.Listen != config.DefaultListen {
+		t.Errorf("saved listen address = %q", s.Broker.Listen)
+	}
+}
+
+func TestBrokerFormValidatesAndApplies(t *testing.T) {
+	h := newHarness(t, nil)
+	h.waitSim()
+	f := newBrokerForm(h.g, h.g.settings.Broker)
+	closed := false
+	f.onClose = func() { closed = true }
+	f.mode.SetSelected(modeExternal)
+	if f.externalBox.Hidden || !f.builtinBox.Hidden {
+		t.Fatal("external broker fields not shown")
+	}
+	for _, c := range []struct{ url, want string }{
+		{"", "enter the broker's url"},
+		{"http://10.0.0.5", "bad broker url"},
+	} {
+		f.url.SetText(c.url)
+		test.Tap(f.save)
+		if closed || !strings.Contains(strings.ToLower(f.msg.Text), c.want) {
+			t.Errorf("URL %q: message %q, want %q", c.url, f.msg.Text, c.want)
+		}
+	}
+	f.insecure.SetChecked(true)
+	if !f.insecureWarn.Visible() {
+		t.Error("no warning for insecure TLS")
+	}
+	f.mode.SetSelected(modeBuiltin)
+	f.lan.SetChecked(true)
+	test.Tap(f.save)
+	if closed || !strings.Contains(f.msg.Text, "username and password") {
+		t.Errorf("LAN broker without login: %q", f.msg.Text)
+	}
+	if !f.lanAddr.Visible() || !strings.Contains(f.lanAddr.Text, "tcp://") {
+		t.Errorf("LAN address hint = %q", f.lanAddr.Text)
+	}
+
+	// Apply an external broker nobody listens on: the indicator follows.
+	f.mode.SetSelected(modeExternal)
+	f.insecure.SetChecked(false)
+	f.url.SetText("tcp://127.0.0.1:9")
+	test.Tap(f.save)
+	if !closed {
+		t.Fatalf("valid profile not saved: %q", f.msg.Text)
+	}
+	h.waitFor("the error state", func() bool { return h.g.conn.state == connError })
+	if s, _ := config.Load(h.g.cfgPath); s.Broker.Builtin || s.Broker.URL != "tcp://127.0.0.1:9" {
+		t.Errorf("saved broker = %+v", s.Broker)
+	}
+	if h.g.backend.simErr == "" {
+		t.Error("the simulator still runs with an external broker")
+	}
+}
+
+func TestHistoryIsBoundedAndExportsCSV(t *testing.T) {
+	dir := t.TempDir()
+	s := openHistory(dir)
+	img := []byte("not really a jpeg, but bytes to keep")
+	for i := 0; i < historyMaxEntries+5; i++ {
+		s.add(historyEntry{Time: time.Unix(int64(i), 0), Device: "Bench", SHA256: fmt.Sprintf("%064d", i%3), Bytes: len(img), Result: "done"}, img)
+	}
+	got := s.list()
+	if len(got) != historyMaxEntries || got[0].Time.Unix() != historyMaxEntries+4 || got[len(got)-1].Time.Unix() != 5 {
+		t.Fatalf("kept %d entries, newest %v, oldest %v", len(got), got[0].Time, got[len(got)-1].Time)
+	}
+	var b strings.Builder
+	if err := writeCSV(&b, got[:2]); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "time,device,source,bytes,sha256,result") || !strings.Contains(lines[1], ",Bench,") {
+		t.Errorf("CSV = %q", b.String())
+	}
+}
+
+func TestUnreadableSettingsAreShownAndNotOverwritten(t *testing.T) {
+	broken := []byte("{\"version\": 1, \"devices\": [\n")
+	h := newHarness(t, func(cfg string) {
+		if err := os.WriteFile(cfg, broken, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+	c := h.g.conn
+	if !c.banner.Visible() || !strings.Contains(c.banner.Text, "not valid JSON") {
+		t.Errorf("banner = %q (visible %v)", c.banner.Text, c.banner.Visible())
+	}
+	d := config.DefaultDevice()
+	d.Name = "Bench 9"
+	if err := h.g.devices.saveDevice(-1, d); err == nil {
+		t.Error("saving a device over an unreadable settings file succeeded")
+	}
+	if got, _ := os.ReadFile(h.g.cfgPath); !bytes.Equal(got, broken) {
+		t.Errorf("the settings file was changed to %q", got)
+	}
+}

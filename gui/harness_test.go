@@ -1,0 +1,174 @@
+package gui
+
+import (
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+
+	"imagebeam/config"
+	"imagebeam/simdevice"
+	"imagebeam/transfer"
+)
+
+func TestMain(m *testing.M) {
+	// Device locks of this process's tests stay out of the user's cache.
+	dir, err := os.MkdirTemp("", "imagebeam-gui-locks-")
+	if err != nil {
+		panic(err)
+	}
+	transfer.LockDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// uiQueue stands in for Fyne's main loop: goroutines queue work with do,
+// and the test goroutine runs it in waitFor, so widgets are only ever
+// touched from the test goroutine, as in the app they are only touched
+// from the main one.
+type uiQueue struct {
+	mu   sync.Mutex
+	fs   []func()
+	wake chan struct{}
+}
+
+func newUIQueue() *uiQueue { return &uiQueue{wake: make(chan struct{}, 1)} }
+
+func (q *uiQueue) do(f func()) {
+	q.mu.Lock()
+	q.fs = append(q.fs, f)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *uiQueue) runPending() {
+	q.mu.Lock()
+	fs := q.fs
+	q.fs = nil
+	q.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}
+
+type harness struct {
+	t   *testing.T
+	g   *GUI
+	q   *uiQueue
+	dir string
+}
+
+// newHarness opens the window on the test driver with its own settings
+// file and history, the built-in broker on a free loopback port and a
+// simulated device without faults. setup may write a settings file first.
+func newHarness(t *testing.T, setup func(cfgPath string)) *harness {
+	t.Helper()
+	h := &harness{t: t, q: newUIQueue(), dir: t.TempDir()}
+	cfg := filepath.Join(h.dir, "settings.json")
+	if setup != nil {
+		setup(cfg)
+	}
+	a := test.NewTempApp(t)
+	h.g = New(a, Options{
+		ConfigPath:    cfg,
+		DataDir:       filepath.Join(h.dir, "data"),
+		Do:            h.q.do,
+		BuiltinListen: "127.0.0.1:0",
+		SimFaults:     &simdevice.Faults{},
+	})
+	h.g.win.Resize(fyne.NewSize(1100, 700))
+	t.Cleanup(h.g.Shutdown)
+	return h
+}
+
+// waitFor runs queued UI work until cond holds.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	for {
+		h.q.runPending()
+		if cond() {
+			return
+		}
+		select {
+		case <-h.q.wake:
+		case <-deadline.C:
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// waitSim waits until the simulated device listens and the indicator is up.
+func (h *harness) waitSim() {
+	h.t.Helper()
+	up := h.g.backend.simUp
+	h.waitFor("the simulated device and the broker connection", func() bool {
+		select {
+		case <-up:
+			return h.g.conn.state == connUp
+		default:
+			return false
+		}
+	})
+}
+
+// load drops path on the window and waits for the preview.
+func (h *harness) load(path string) {
+	h.t.Helper()
+	before := h.g.preview.result
+	h.g.OnDropped(fyne.Position{}, []fyne.URI{storage.NewFileURI(path)})
+	h.waitFor("the preview of "+path, func() bool { return h.g.preview.result != nil && h.g.preview.result != before })
+}
+
+// sendAndWait taps Send and waits for the transfer's end.
+func (h *harness) sendAndWait() *transferView {
+	h.t.Helper()
+	var ended *transferView
+	h.g.onTransferEnd = func(v *transferView) { ended = v }
+	test.Tap(h.g.preview.send)
+	h.waitFor("the transfer to end", func() bool { return ended != nil })
+	h.g.onTransferEnd = nil
+	return ended
+}
+
+// writeJPEG writes a w×h test picture (a smooth gradient) and returns its path.
+func writeJPEG(t *testing.T, dir, name string, w, h int) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), uint8((x + y) % 256), 255})
+		}
+	}
+	p := filepath.Join(dir, name)
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := jpeg.Encode(f, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// addDevice saves a device through the device list, as the form does.
+func (h *harness) addDevice(d config.Device) {
+	h.t.Helper()
+	if err := h.g.devices.saveDevice(-1, d); err != nil {
+		h.t.Fatal(err)
+	}
+}

@@ -1,0 +1,439 @@
+package gui
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"imagebeam/codec"
+	"imagebeam/config"
+)
+
+// History bounds: the oldest entries go first when either is exceeded.
+const (
+	historyMaxEntries = 300
+	historyMaxBytes   = 200 << 20 // stored images, each kept once
+)
+
+// historyEntry is one recorded transfer.
+type historyEntry struct {
+	ID          string    `json:"id"`
+	Time        time.Time `json:"time"`
+	Device      string    `json:"device"`
+	Source      string    `json:"source"`
+	Bytes       int       `json:"bytes"`
+	SHA256      string    `json:"sha256"`
+	Result      string    `json:"result"` // done, failed or cancelled
+	Error       string    `json:"error,omitempty"`
+	DurationMs  float64   `json:"duration_ms"`
+	Retries     int       `json:"retries"`
+	Throughput  float64   `json:"throughput"`
+	RTTMedianMs float64   `json:"rtt_median_ms"`
+	LastSeen    time.Time `json:"last_seen,omitzero"` // the device's last answer
+	Resend      bool      `json:"resend,omitempty"`
+}
+
+func (e *historyEntry) fill(s progressSnap) {
+	e.Result = s.phase
+	if s.err != nil {
+		e.Error = s.err.Error()
+	}
+	e.DurationMs = s.stats.DurationMs
+	e.Retries = s.stats.Retransmits
+	e.Throughput = s.stats.Throughput
+	e.RTTMedianMs = s.stats.RTTMedianMs
+	e.LastSeen = s.lastSeen
+}
+
+// historyStore keeps the history under its folder: history.json, the exact
+// bytes sent (images/<sha256>.jpg) and thumbnails. It is safe for
+// concurrent use: transfers record from their consumer goroutines.
+type historyStore struct {
+	mu      sync.Mutex
+	dir     string
+	entries []historyEntry // oldest first
+	seq     int
+	err     error // the last failure to read or write, shown in the tab
+}
+
+func openHistory(dir string) *historyStore {
+	h := &historyStore{dir: dir}
+	b, err := os.ReadFile(filepath.Join(dir, "history.json"))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		h.err = err
+	default:
+		if err := json.Unmarshal(b, &h.entries); err != nil {
+			h.err = fmt.Errorf("the history file %s is damaged (%v); new transfers start a new history", filepath.Join(dir, "history.json"), err)
+			h.entries = nil
+		}
+	}
+	h.seq = len(h.entries)
+	return h
+}
+
+func (h *historyStore) imagePath(sha string) string {
+	return filepath.Join(h.dir, "images", sha+".jpg")
+}
+
+func (h *historyStore) thumbPath(sha string) string {
+	return filepath.Join(h.dir, "thumbs", sha+".jpg")
+}
+
+// add records e with the image bytes that were sent.
+func (h *historyStore) add(e historyEntry, image []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+	e.ID = fmt.Sprintf("%d-%d", e.Time.UnixNano(), h.seq)
+	if err := h.writeImage(e.SHA256, image); err != nil {
+		h.err = err
+	}
+	h.entries = append(h.entries, e)
+	h.prune()
+	if err := h.save(); err != nil {
+		h.err = err
+	}
+}
+
+func (h *historyStore) writeImage(sha string, image []byte) error {
+	p := h.imagePath(sha)
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	for _, d := range []string{"images", "thumbs"} {
+		if err := os.MkdirAll(filepath.Join(h.dir, d), 0o700); err != nil {
+			return err
+		}
+	}
+	if err := writeFileAtomic(p, image); err != nil {
+		return err
+	}
+	if thumb := makeThumb(image); thumb != nil {
+		_ = writeFileAtomic(h.thumbPath(sha), thumb)
+	}
+	return nil
+}
+
+// makeThumb is a 96-pixel JPEG of the image for the history list.
+func makeThumb(data []byte) []byte {
+	ctx := context.Background()
+	im, err := codec.LoadBytes(ctx, data, codec.LoadOptions{Target: &codec.Options{Width: 96, Height: 96}})
+	if err != nil {
+		return nil
+	}
+	o := codec.Options{Width: 96, Quality: 70, Reencode: true}
+	if info := im.Info(); info.Height > info.Width {
+		o = codec.Options{Height: 96, Quality: 70, Reencode: true}
+	}
+	r, err := im.Encode(ctx, o)
+	if err != nil {
+		return nil
+	}
+	return r.JPEG
+}
+
+// prune drops the oldest entries beyond the bounds and the images no entry uses.
+func (h *historyStore) prune() {
+	for {
+		used := map[string]int{}
+		total := 0
+		for _, e := range h.entries {
+			if _, ok := used[e.SHA256]; !ok {
+				used[e.SHA256] = e.Bytes
+				total += e.Bytes
+			}
+		}
+		if len(h.entries) <= historyMaxEntries && total <= historyMaxBytes || len(h.entries) <= 1 {
+			break
+		}
+		old := h.entries[0]
+		h.entries = h.entries[1:]
+		if !h.uses(old.SHA256) {
+			os.Remove(h.imagePath(old.SHA256))
+			os.Remove(h.thumbPath(old.SHA256))
+		}
+	}
+}
+
+func (h *historyStore) uses(sha string) bool {
+	for _, e := range h.entries {
+		if e.SHA256 == sha {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *historyStore) save() error {
+	if err := os.MkdirAll(h.dir, 0o700); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(h.entries, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(h.dir, "history.json"), b)
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// list returns the entries, newest first.
+func (h *historyStore) list() []historyEntry {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]historyEntry, len(h.entries))
+	for i, e := range h.entries {
+		out[len(out)-1-i] = e
+	}
+	return out
+}
+
+func (h *historyStore) problem() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
+}
+
+// image returns the exact bytes an entry sent.
+func (h *historyStore) image(sha string) ([]byte, error) {
+	b, err := os.ReadFile(h.imagePath(sha))
+	if err != nil {
+		return nil, fmt.Errorf("the image of this entry is no longer stored (%v)", err)
+	}
+	return b, nil
+}
+
+// writeCSV exports the history, newest first.
+func writeCSV(w io.Writer, entries []historyEntry) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"time", "device", "source", "bytes", "sha256", "result", "error", "duration_ms", "retries", "throughput_bytes_per_s", "rtt_median_ms", "resend"})
+	for _, e := range entries {
+		_ = cw.Write([]string{
+			e.Time.Format(time.RFC3339), e.Device, e.Source, strconv.Itoa(e.Bytes), e.SHA256, e.Result, e.Error,
+			strconv.FormatFloat(e.DurationMs, 'f', 1, 64), strconv.Itoa(e.Retries),
+			strconv.FormatFloat(e.Throughput, 'f', 0, 64), strconv.FormatFloat(e.RTTMedianMs, 'f', 2, 64),
+			strconv.FormatBool(e.Resend),
+		})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// historyView is the History tab.
+type historyView struct {
+	g       *GUI
+	store   *historyStore
+	entries []historyEntry // newest first, as shown
+	thumbs  map[string]image.Image
+	list    *widget.List
+	note    *widget.Label
+	box     fyne.CanvasObject
+}
+
+func newHistoryView(g *GUI, dir string) *historyView {
+	h := &historyView{g: g, store: openHistory(dir), thumbs: map[string]image.Image{}}
+	h.list = widget.NewList(func() int { return len(h.entries) }, h.createRow, h.updateRow)
+	h.note = widget.NewLabel("")
+	h.note.Wrapping = fyne.TextWrapWord
+	h.note.Importance = widget.LowImportance
+	export := widget.NewButtonWithIcon("Export CSV…", theme.DocumentSaveIcon(), h.exportCSV)
+	h.box = container.NewBorder(container.NewBorder(nil, nil, nil, export, h.note), nil, nil, nil, h.list)
+	h.refresh()
+	return h
+}
+
+func (h *historyView) object() fyne.CanvasObject { return h.box }
+
+// refresh reloads the entries and what the devices learn from them.
+func (h *historyView) refresh() {
+	h.entries = h.store.list()
+	switch err := h.store.problem(); {
+	case err != nil:
+		h.note.SetText("History: " + err.Error())
+		h.note.Importance = widget.WarningImportance
+	case len(h.entries) == 0:
+		h.note.SetText("Every transfer is recorded here, with Resend (the exact same bytes) and Send to….")
+	default:
+		h.note.SetText(plural(len(h.entries), "transfer", "transfers") + ", newest first")
+	}
+	h.note.Refresh()
+	h.list.Refresh()
+}
+
+// learnDevices fills the devices' last-seen, round trip and last image
+// from the history, oldest first, at startup.
+func (h *historyView) learnDevices() {
+	for i := len(h.entries) - 1; i >= 0; i-- {
+		e := h.entries[i]
+		st := h.g.devices.statusOf(e.Device)
+		if !e.LastSeen.IsZero() {
+			st.lastSeen = e.LastSeen
+		}
+		if e.RTTMedianMs > 0 {
+			st.rtt = time.Duration(e.RTTMedianMs * float64(time.Millisecond))
+		}
+		if e.Result == "done" {
+			st.lastOKSHA = e.SHA256
+			st.state = devOK
+		} else {
+			st.state = devFailed
+		}
+	}
+}
+
+func (h *historyView) createRow() fyne.CanvasObject {
+	img := canvas.NewImageFromImage(nil)
+	img.FillMode = canvas.ImageFillContain
+	img.SetMinSize(fyne.NewSquareSize(48))
+	line1 := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	line1.Truncation = fyne.TextTruncateEllipsis
+	line2 := widget.NewLabel("")
+	line2.Truncation = fyne.TextTruncateEllipsis
+	line2.SizeName = theme.SizeNameCaptionText
+	resend := widget.NewButtonWithIcon("Resend", theme.MediaReplayIcon(), nil)
+	sendTo := widget.NewButton("Send to…", nil)
+	return container.NewBorder(nil, nil, img, nil, container.NewVBox(container.New(&tightVBox{}, line1, line2), container.NewHBox(resend, sendTo)))
+}
+
+func (h *historyView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
+	if id >= len(h.entries) {
+		return
+	}
+	e := h.entries[id]
+	row := o.(*fyne.Container)
+	body := row.Objects[0].(*fyne.Container)
+	img := row.Objects[1].(*canvas.Image)
+	text, buttons := body.Objects[0].(*fyne.Container), body.Objects[1].(*fyne.Container)
+	line1, line2 := text.Objects[0].(*widget.Label), text.Objects[1].(*widget.Label)
+	resend, sendTo := buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button)
+
+	result := map[string]string{"done": "OK", "failed": "failed", "cancelled": "cancelled"}[e.Result]
+	line1.SetText(fmt.Sprintf("%s · %s · %s", ago(e.Time), e.Device, result))
+	line1.Importance = map[string]widget.Importance{"done": widget.SuccessImportance, "failed": widget.DangerImportance, "cancelled": widget.WarningImportance}[e.Result]
+	line1.Refresh()
+	details := fmt.Sprintf("%s · %s · %s", humanBytes(e.Bytes), humanDuration(time.Duration(e.DurationMs*float64(time.Millisecond))), plural(e.Retries, "retry", "retries"))
+	if src := sourceName(e.Source); src != "" {
+		details += " · " + src
+	}
+	if e.Error != "" {
+		details += " · " + plainError(errors.New(e.Error))
+	}
+	line2.SetText(details)
+	img.Image = h.thumb(e.SHA256)
+	img.Refresh()
+	resend.OnTapped = func() { h.resend(e, "") }
+	sendTo.OnTapped = func() { h.showSendTo(e) }
+}
+
+func (h *historyView) thumb(sha string) image.Image {
+	if t, ok := h.thumbs[sha]; ok {
+		return t
+	}
+	var t image.Image
+	if b, err := os.ReadFile(h.store.thumbPath(sha)); err == nil {
+		t, _ = jpeg.Decode(bytes.NewReader(b))
+	}
+	h.thumbs[sha] = t
+	return t
+}
+
+// resend sends an entry's exact bytes again, to its own device or to device.
+func (h *historyView) resend(e historyEntry, device string) *transferView {
+	if device == "" {
+		device = e.Device
+	}
+	d, ok := h.g.settings.Device(device)
+	if !ok {
+		h.g.showError(fmt.Errorf("there is no device named %q any more; use Send to… to pick another", device))
+		return nil
+	}
+	data, err := h.store.image(e.SHA256)
+	if err != nil {
+		h.g.showError(err)
+		return nil
+	}
+	return h.g.startTransfer(d, data, e.Source, true)
+}
+
+// resendLast resends the last image sent to d.
+func (h *historyView) resendLast(d config.Device) {
+	for _, e := range h.entries {
+		if e.Device == d.Name {
+			h.resend(e, "")
+			return
+		}
+	}
+	h.g.showError(fmt.Errorf("nothing has been sent to %s yet", d.Name))
+}
+
+func (h *historyView) showSendTo(e historyEntry) {
+	var names []string
+	for _, d := range h.g.settings.Devices {
+		names = append(names, d.Name)
+	}
+	sel := widget.NewSelect(names, nil)
+	if len(names) > 0 {
+		sel.SetSelectedIndex(0)
+	}
+	dialog.ShowCustomConfirm("Send this image to…", "Send", "Cancel", sel, func(ok bool) {
+		if ok && sel.Selected != "" {
+			h.resend(e, sel.Selected)
+		}
+	}, h.g.win)
+}
+
+func (h *historyView) exportCSV() {
+	entries := h.entries
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			h.g.showError(err)
+			return
+		}
+		if w == nil {
+			return
+		}
+		err = writeCSV(w, entries)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			h.g.showError(err)
+		}
+	}, h.g.win)
+	d.SetFileName("imagebeam-history.csv")
+	d.Show()
+}

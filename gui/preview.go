@@ -1,0 +1,510 @@
+package gui
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"imagebeam/codec"
+	"imagebeam/config"
+)
+
+// preview is the middle of the window: the queue, the source image and the
+// JPEG the device will get, their numbers, this send's image settings and
+// the Send button.
+type preview struct {
+	g *GUI
+
+	img    *codec.Image // the loaded image, decoded once
+	source string
+	result *codec.Result // what the preview device gets with the current settings
+	opts   codec.Options // the options result was made with
+
+	loadGen   int // the newest load; older ones are dropped when they finish
+	encodeGen int
+	debounce  *time.Timer
+
+	queue []string
+	qi    int
+
+	url        *widget.Entry
+	srcImage   *canvas.Image
+	outImage   *canvas.Image
+	srcInfo    *widget.Label
+	outInfo    *widget.Label
+	estimate   *widget.Label
+	errText    *widget.Label
+	spinner    *widget.Activity
+	busy       *widget.Label
+	quality    *widget.Slider
+	qualityVal *widget.Label
+	fit        *widget.Select
+	rotate     *widget.Select
+	gray       *widget.Check
+	send       *widget.Button
+	queueSel   *widget.Select
+	queueNext  *widget.Button
+	queueRow   fyne.CanvasObject
+	empty      fyne.CanvasObject
+	images     fyne.CanvasObject
+	box        fyne.CanvasObject
+	resetting  bool
+}
+
+func newPreview(g *GUI) *preview {
+	p := &preview{g: g}
+	p.url = widget.NewEntry()
+	p.url.SetPlaceHolder("Image URL or file path, then Enter (or drop files on the window)")
+	p.url.OnSubmitted = func(string) { p.fetch() }
+
+	p.srcImage = canvas.NewImageFromImage(nil)
+	p.srcImage.FillMode = canvas.ImageFillContain
+	p.srcImage.SetMinSize(fyne.NewSize(160, 120))
+	p.outImage = canvas.NewImageFromImage(nil)
+	p.outImage.FillMode = canvas.ImageFillContain
+	p.outImage.SetMinSize(fyne.NewSize(160, 120))
+	p.srcInfo = widget.NewLabel("")
+	p.srcInfo.Wrapping = fyne.TextWrapWord
+	p.outInfo = widget.NewLabel("")
+	p.outInfo.Wrapping = fyne.TextWrapWord
+	p.estimate = widget.NewLabel("")
+	p.estimate.Wrapping = fyne.TextWrapWord
+	p.errText = widget.NewLabel("")
+	p.errText.Importance = widget.DangerImportance
+	p.errText.Wrapping = fyne.TextWrapWord
+	p.errText.Hide()
+	p.spinner = widget.NewActivity()
+	p.busy = widget.NewLabel("")
+	p.busy.Hide()
+
+	p.quality = widget.NewSlider(1, 100)
+	p.quality.Step = 1
+	p.qualityVal = widget.NewLabel("")
+	p.quality.OnChanged = func(v float64) {
+		p.qualityVal.SetText(fmt.Sprintf("%d", int(v)))
+		p.settingsChanged()
+	}
+	p.fit = widget.NewSelect(fitOptions, func(string) { p.settingsChanged() })
+	p.rotate = widget.NewSelect(rotateOptions, func(string) { p.settingsChanged() })
+	p.gray = widget.NewCheck("Grayscale", func(bool) { p.settingsChanged() })
+	reset := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.resetToDevice)
+
+	p.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), g.sendSelected)
+	p.send.Importance = widget.HighImportance
+
+	p.queueSel = widget.NewSelect(nil, func(s string) {
+		for i, q := range p.queue {
+			if queueLabel(i, q) == s && i != p.qi {
+				p.qi = i
+				p.load(q)
+			}
+		}
+	})
+	p.queueNext = widget.NewButtonWithIcon("Next", theme.NavigateNextIcon(), p.next)
+	clear := widget.NewButtonWithIcon("", theme.ContentClearIcon(), p.clearQueue)
+	p.queueRow = container.NewBorder(nil, nil, widget.NewLabel("Queue"), container.NewHBox(p.queueNext, clear), p.queueSel)
+	p.queueRow.Hide()
+
+	hint := widget.NewLabelWithStyle("Drop an image on this window, or use Open… (Ctrl+O), or paste a URL above.",
+		fyne.TextAlignCenter, fyne.TextStyle{})
+	hint.Wrapping = fyne.TextWrapWord
+	icon := canvas.NewImageFromResource(theme.FileImageIcon())
+	icon.FillMode = canvas.ImageFillContain
+	icon.SetMinSize(fyne.NewSquareSize(64))
+	p.empty = container.NewCenter(container.NewVBox(icon, hint))
+
+	pane := func(title string, img *canvas.Image, info *widget.Label) fyne.CanvasObject {
+		t := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		return container.NewBorder(t, info, nil, nil, img)
+	}
+	p.images = container.NewGridWithColumns(2,
+		pane("Source", p.srcImage, p.srcInfo),
+		pane("Device gets", p.outImage, p.outInfo))
+	p.images.Hide()
+
+	controls := container.NewVBox(
+		container.NewBorder(nil, nil, widget.NewLabel("Quality"), container.NewHBox(p.qualityVal, p.gray, reset), p.quality),
+		container.NewGridWithColumns(2,
+			container.NewBorder(nil, nil, widget.NewLabel("Fit"), nil, p.fit),
+			container.NewBorder(nil, nil, widget.NewLabel("Rotate"), nil, p.rotate)),
+	)
+	status := container.NewHBox(p.spinner, p.busy)
+	bottom := container.NewVBox(p.errText, status, controls, p.estimate, p.send)
+	p.box = container.NewBorder(p.queueRow, bottom, nil, nil, container.NewStack(p.empty, p.images))
+	p.resetToDevice()
+	p.updateSend()
+	return p
+}
+
+func (p *preview) object() fyne.CanvasObject { return p.box }
+
+func (p *preview) urlBar() fyne.CanvasObject {
+	fetch := widget.NewButtonWithIcon("Fetch", theme.DownloadIcon(), p.fetch)
+	return container.NewBorder(nil, nil, nil, fetch, p.url)
+}
+
+func queueLabel(i int, src string) string {
+	name := src
+	if !isURL(src) {
+		name = filepath.Base(src)
+	}
+	return fmt.Sprintf("%d. %s", i+1, name)
+}
+
+// enqueue adds sources to the queue and loads the first of them.
+func (p *preview) enqueue(sources []string) {
+	first := len(p.queue)
+	p.queue = append(p.queue, sources...)
+	p.qi = first
+	p.refreshQueue()
+	p.load(sources[0])
+}
+
+func (p *preview) refreshQueue() {
+	labels := make([]string, len(p.queue))
+	for i, q := range p.queue {
+		labels[i] = queueLabel(i, q)
+	}
+	p.queueSel.SetOptions(labels)
+	if p.qi < len(labels) {
+		p.queueSel.SetSelectedIndex(p.qi)
+	}
+	if len(p.queue) > 1 {
+		p.queueRow.Show()
+	} else {
+		p.queueRow.Hide()
+	}
+	if p.qi+1 < len(p.queue) {
+		p.queueNext.Enable()
+	} else {
+		p.queueNext.Disable()
+	}
+}
+
+func (p *preview) next() {
+	if p.qi+1 < len(p.queue) {
+		p.qi++
+		p.refreshQueue()
+		p.load(p.queue[p.qi])
+	}
+}
+
+func (p *preview) clearQueue() {
+	if p.qi < len(p.queue) {
+		p.queue = []string{p.queue[p.qi]}
+	} else {
+		p.queue = nil
+	}
+	p.qi = 0
+	p.refreshQueue()
+}
+
+func (p *preview) fetch() {
+	src := strings.TrimSpace(p.url.Text)
+	if src == "" {
+		return
+	}
+	p.g.Open([]string{src})
+}
+
+func (p *preview) showOpenDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			p.g.showError(err)
+			return
+		}
+		if r == nil {
+			return
+		}
+		u := r.URI()
+		_ = r.Close()
+		if parent, err := storage.Parent(u); err == nil {
+			p.g.app.Preferences().SetString(prefLastFolder, parent.String())
+		}
+		p.g.OnDropped(fyne.Position{}, []fyne.URI{u})
+	}, p.g.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".JPG", ".JPEG", ".PNG"}))
+	if last := p.g.app.Preferences().StringWithFallback(prefLastFolder, ""); last != "" {
+		if u, err := storage.ParseURI(last); err == nil {
+			if l, err := storage.ListerForURI(u); err == nil {
+				d.SetLocation(l)
+			}
+		}
+	}
+	d.Resize(fyne.NewSize(760, 520))
+	d.Show()
+}
+
+// deviceOptions are the pipeline options for device d with this send's
+// settings (quality, fit, rotation, grayscale) from the controls.
+func (p *preview) deviceOptions(d config.Device) (codec.Options, error) {
+	o, err := d.Options()
+	if err != nil {
+		return o, err
+	}
+	o.Quality = int(p.quality.Value)
+	o.Fit = codec.Fit(p.fit.Selected)
+	o.Rotate, _ = parseRotate(p.rotate.Selected)
+	o.Grayscale = p.gray.Checked
+	return o, nil
+}
+
+func parseRotate(s string) (int, error) {
+	var n int
+	_, err := fmt.Sscanf(s, "%d°", &n)
+	return n, err
+}
+
+func (p *preview) previewDevice() config.Device {
+	if d, ok := p.g.devices.previewDevice(); ok {
+		return d
+	}
+	return config.DefaultDevice()
+}
+
+// resetToDevice sets the controls to the preview device's defaults.
+func (p *preview) resetToDevice() {
+	d := p.previewDevice()
+	p.resetting = true
+	q := d.Image.Quality
+	if q == 0 {
+		q = codec.DefaultQuality
+	}
+	p.quality.SetValue(float64(q))
+	p.qualityVal.SetText(fmt.Sprintf("%d", q))
+	fit, _ := codec.ParseFit(d.Image.Fit)
+	p.fit.SetSelected(string(fit))
+	p.rotate.SetSelected(fmt.Sprintf("%d°", ((d.Image.Rotate%360)+360)%360))
+	p.gray.SetChecked(d.Image.Grayscale)
+	p.resetting = false
+	p.settingsChanged()
+}
+
+// deviceChanged follows a new preview device: its defaults, its estimate.
+func (p *preview) deviceChanged() {
+	p.resetToDevice()
+	p.updateSend()
+}
+
+func (p *preview) targetsChanged() { p.updateSend() }
+
+func (p *preview) updateSend() {
+	t := p.g.devices.targets()
+	switch len(t) {
+	case 0:
+		p.send.SetText("Send (tick a device first)")
+		p.send.Disable()
+		return
+	case 1:
+		p.send.SetText("Send to " + t[0].Name)
+	default:
+		p.send.SetText(fmt.Sprintf("Send to %d devices", len(t)))
+	}
+	if p.img == nil {
+		p.send.Disable()
+	} else {
+		p.send.Enable()
+	}
+}
+
+// settingsChanged re-encodes the preview a moment after the last change,
+// so dragging the quality slider does not queue a dozen encodes.
+func (p *preview) settingsChanged() {
+	if p.resetting || p.img == nil {
+		return
+	}
+	p.encodeGen++
+	if p.debounce != nil {
+		p.debounce.Stop()
+	}
+	gen := p.encodeGen
+	p.debounce = time.AfterFunc(120*time.Millisecond, func() {
+		p.g.do(func() {
+			if gen == p.encodeGen {
+				p.encode()
+			}
+		})
+	})
+}
+
+// loaded is what a load or an encode hands back to the UI goroutine.
+type loaded struct {
+	img      *codec.Image
+	source   string
+	result   *codec.Result
+	opts     codec.Options
+	srcThumb image.Image
+	outThumb image.Image
+	err      error
+}
+
+// load decodes src off the UI goroutine; a failure keeps what was shown.
+func (p *preview) load(src string) {
+	p.loadGen++
+	gen := p.loadGen
+	name := src
+	if !isURL(src) {
+		name = filepath.Base(src)
+	}
+	p.setBusy(fmt.Sprintf("Loading %s…", name))
+	opts, err := p.deviceOptions(p.previewDevice())
+	if err != nil {
+		opts = codec.Options{}
+	}
+	ctx := p.g.ctx
+	go func() {
+		out := loaded{source: src, opts: opts}
+		lo := codec.LoadOptions{Target: &opts}
+		out.img, out.err = codec.Load(ctx, src, lo)
+		if out.err == nil {
+			out.srcThumb = sourceThumb(ctx, out.img)
+			out.result, out.err = out.img.Encode(ctx, opts)
+		}
+		if out.err == nil {
+			out.outThumb, _ = jpeg.Decode(bytes.NewReader(out.result.JPEG))
+		}
+		p.g.do(func() {
+			if gen != p.loadGen {
+				return
+			}
+			p.setBusy("")
+			if out.err != nil {
+				p.showError(fmt.Errorf("could not load %s: %w", name, out.err))
+				return
+			}
+			p.img, p.source = out.img, out.source
+			p.srcImage.Image = out.srcThumb
+			p.srcImage.Refresh()
+			p.apply(out)
+			p.url.SetText("")
+		})
+	}()
+}
+
+// encode makes the JPEG for the current settings off the UI goroutine.
+func (p *preview) encode() {
+	d := p.previewDevice()
+	opts, err := p.deviceOptions(d)
+	if err != nil {
+		p.showError(err)
+		return
+	}
+	img, gen, ctx := p.img, p.encodeGen, p.g.ctx
+	p.setBusy("Updating preview…")
+	go func() {
+		out := loaded{opts: opts}
+		out.result, out.err = img.Encode(ctx, opts)
+		if out.err == nil {
+			out.outThumb, _ = jpeg.Decode(bytes.NewReader(out.result.JPEG))
+		}
+		p.g.do(func() {
+			if gen != p.encodeGen || img != p.img {
+				return
+			}
+			p.setBusy("")
+			if out.err != nil {
+				p.showError(out.err)
+				return
+			}
+			p.apply(out)
+		})
+	}()
+}
+
+// sourceThumb renders the source (EXIF orientation applied) small enough to show.
+func sourceThumb(ctx context.Context, im *codec.Image) image.Image {
+	info := im.Info()
+	o := codec.Options{Width: 640, Quality: 80, Reencode: true}
+	if info.Height > info.Width {
+		o = codec.Options{Height: 640, Quality: 80, Reencode: true}
+	}
+	r, err := im.Encode(ctx, o)
+	if err != nil {
+		return nil
+	}
+	img, _ := jpeg.Decode(bytes.NewReader(r.JPEG))
+	return img
+}
+
+func (p *preview) apply(out loaded) {
+	p.errText.Hide()
+	p.result, p.opts = out.result, out.opts
+	p.outImage.Image = out.outThumb
+	p.outImage.Refresh()
+	r := out.result
+	info := p.img.Info()
+	name := p.source
+	if !isURL(name) {
+		name = filepath.Base(name)
+	}
+	p.srcInfo.SetText(fmt.Sprintf("%s\n%d×%d %s, %s", name, info.Width, info.Height, info.Format, humanBytes(info.Bytes)))
+	how := "re-encoded"
+	if !r.Reencoded {
+		how = "sent as is"
+	}
+	text := fmt.Sprintf("%d×%d JPEG, quality %d, %s\n%d packets of %d bytes, %s", r.Width, r.Height, r.Quality, humanBytes(r.Bytes), r.Packets, r.ChunkSize, how)
+	if len(r.Notes) > 0 {
+		text += "\n" + strings.Join(r.Notes, "; ")
+	}
+	p.outInfo.SetText(text)
+	p.updateEstimate()
+	p.empty.Hide()
+	p.images.Show()
+	p.updateSend()
+	if p.g.onPreview != nil {
+		p.g.onPreview()
+	}
+}
+
+// updateEstimate guesses the send time from the device's last measured
+// round trip: one round trip per frame, BEGIN and FINISH included.
+func (p *preview) updateEstimate() {
+	if p.result == nil {
+		p.estimate.SetText("")
+		return
+	}
+	d := p.previewDevice()
+	st := p.g.devices.statusOf(d.Name)
+	if st.rtt <= 0 {
+		p.estimate.SetText(fmt.Sprintf("Send time to %s: known after the first send (it measures the round trip).", d.Name))
+		return
+	}
+	est := time.Duration(p.result.Packets+2) * st.rtt
+	p.estimate.SetText(fmt.Sprintf("Estimated send time to %s: %s (%d frames × %s measured round trip).",
+		d.Name, humanDuration(est), p.result.Packets+2, humanDuration(st.rtt)))
+}
+
+func (p *preview) showError(err error) {
+	p.setBusy("")
+	p.errText.SetText(plainError(err))
+	p.errText.Show()
+	if p.g.onLoadError != nil {
+		p.g.onLoadError(err)
+	}
+}
+
+func (p *preview) setBusy(what string) {
+	if what == "" {
+		p.spinner.Stop()
+		p.spinner.Hide()
+		p.busy.Hide()
+		return
+	}
+	p.busy.SetText(what)
+	p.busy.Show()
+	p.spinner.Show()
+	p.spinner.Start()
+}

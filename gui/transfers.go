@@ -1,0 +1,420 @@
+package gui
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"imagebeam/config"
+	"imagebeam/simdevice"
+	"imagebeam/transfer"
+)
+
+// maxCards bounds the finished transfers kept on the Transfers tab.
+const maxCards = 20
+
+// transferList is the Transfers tab: one card per transfer, newest first.
+type transferList struct {
+	g     *GUI
+	cards *fyne.Container
+	views []*transferView
+	empty *widget.Label
+	tabs  *container.AppTabs
+	next  int
+	box   fyne.CanvasObject
+}
+
+func newTransferList(g *GUI) *transferList {
+	t := &transferList{g: g}
+	t.cards = container.NewVBox()
+	t.empty = widget.NewLabel("No transfers yet. Load an image, tick a device and press Send (Ctrl+Enter).")
+	t.empty.Wrapping = fyne.TextWrapWord
+	t.empty.Importance = widget.LowImportance
+	t.box = container.NewBorder(t.empty, nil, nil, nil, container.NewVScroll(t.cards))
+	return t
+}
+
+func (t *transferList) object() fyne.CanvasObject { return t.box }
+
+func (t *transferList) active() int {
+	n := 0
+	for _, v := range t.views {
+		if !v.finished {
+			n++
+		}
+	}
+	return n
+}
+
+func (t *transferList) cancelAll() {
+	for _, v := range t.views {
+		if !v.finished && v.cancel != nil {
+			v.cancel()
+		}
+	}
+}
+
+func (t *transferList) add(v *transferView) {
+	t.views = append([]*transferView{v}, t.views...)
+	for len(t.views) > maxCards {
+		i := len(t.views) - 1
+		for i >= 0 && !t.views[i].finished {
+			i--
+		}
+		if i < 0 {
+			break
+		}
+		t.views = append(t.views[:i], t.views[i+1:]...)
+	}
+	objs := make([]fyne.CanvasObject, 0, len(t.views))
+	for _, v := range t.views {
+		objs = append(objs, v.card)
+	}
+	t.cards.Objects = objs
+	t.cards.Refresh()
+	t.empty.Hide()
+	if t.tabs != nil {
+		t.tabs.SelectIndex(0)
+	}
+}
+
+// simReceived marks the newest transfer to the simulated device that has
+// not yet heard from it: the device reassembled the image.
+func (t *transferList) simReceived(r simdevice.Received) {
+	for _, v := range t.views {
+		if v.dev.Simulated && v.received == nil && v.sha == r.SHA256 {
+			v.received = &r
+			v.render()
+			return
+		}
+	}
+}
+
+// transferView is one transfer's card. Its fields belong to the UI goroutine.
+type transferView struct {
+	g        *GUI
+	id       int
+	dev      config.Device
+	image    []byte
+	sha      string
+	source   string
+	resend   bool
+	cancel   context.CancelFunc
+	started  time.Time
+	snap     progressSnap
+	finished bool
+	received *simdevice.Received
+
+	dot       *canvas.Circle
+	title     *widget.Label
+	bar       *widget.ProgressBar
+	counts    *widget.Label
+	retries   *widget.Label
+	status    *widget.Label
+	cancelBtn *widget.Button
+	resendBtn *widget.Button
+	log       *eventLog
+	card      fyne.CanvasObject
+}
+
+func (g *GUI) newTransferView(d config.Device, image []byte, source string, resend bool) *transferView {
+	sum := sha256.Sum256(image)
+	g.xfers.next++
+	v := &transferView{g: g, id: g.xfers.next, dev: d, image: image, sha: hex.EncodeToString(sum[:]), source: source, resend: resend, started: time.Now()}
+	v.dot = newDot()
+	name := d.Name
+	if src := sourceName(source); src != "" {
+		name += " ← " + src
+	}
+	if resend {
+		name += " (resend)"
+	}
+	v.title = widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	v.title.Truncation = fyne.TextTruncateEllipsis
+	v.bar = widget.NewProgressBar()
+	v.counts = widget.NewLabel("")
+	v.counts.Wrapping = fyne.TextWrapWord
+	v.retries = widget.NewLabel("")
+	v.retries.Wrapping = fyne.TextWrapWord
+	v.status = widget.NewLabel("")
+	v.status.Wrapping = fyne.TextWrapWord
+	v.cancelBtn = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
+		if v.cancel != nil {
+			v.cancel()
+		}
+	})
+	v.resendBtn = widget.NewButtonWithIcon("Resend", theme.MediaReplayIcon(), func() {
+		g.startTransfer(v.dev, v.image, v.source, true)
+	})
+	v.resendBtn.Hide()
+	v.log = newEventLog(g, fmt.Sprintf("imagebeam-transfer-%d.log", v.id))
+	head := container.NewBorder(nil, nil, dotBox(v.dot), container.NewHBox(v.cancelBtn, v.resendBtn), v.title)
+	logItem := widget.NewAccordionItem("Event log", v.log.object())
+	v.card = container.NewVBox(head, v.bar, v.counts, v.retries, v.status, widget.NewAccordion(logItem), widget.NewSeparator())
+	v.snap.phase = "starting"
+	v.snap.totalBytes = len(image)
+	v.render()
+	return v
+}
+
+func sourceName(src string) string {
+	if src == "" || isURL(src) {
+		return src
+	}
+	return filepath.Base(src)
+}
+
+// sendSelected sends the previewed image to the ticked devices (Ctrl+Enter).
+func (g *GUI) sendSelected() {
+	p := g.preview
+	if p.img == nil || p.result == nil {
+		p.showError(errors.New("load an image first: drop it on the window, use Open…, or paste a URL"))
+		return
+	}
+	targets := g.devices.targets()
+	if len(targets) == 0 {
+		p.showError(errors.New("tick a device to send to"))
+		return
+	}
+	var dups []string
+	for _, d := range targets {
+		opts, err := p.deviceOptions(d)
+		if err == nil && opts == p.opts && g.devices.statusOf(d.Name).lastOKSHA == p.result.SHA256 {
+			dups = append(dups, d.Name)
+		}
+	}
+	send := func() {
+		for _, d := range targets {
+			g.sendTo(d)
+		}
+	}
+	if len(dups) == 0 {
+		send()
+		return
+	}
+	msg := fmt.Sprintf("%s already received exactly this image (same SHA-256) last time. Send it again?", strings.Join(dups, ", "))
+	dialog.ShowConfirm("Send the same image again?", msg, func(yes bool) {
+		if yes {
+			send()
+		}
+	}, g.win)
+}
+
+// sendTo sends the previewed image to d, encoded with d's own profile when
+// it differs from the preview device's.
+func (g *GUI) sendTo(d config.Device) {
+	p := g.preview
+	opts, err := p.deviceOptions(d)
+	if err != nil {
+		g.showError(err)
+		return
+	}
+	if opts == p.opts && p.result != nil {
+		g.startTransfer(d, p.result.JPEG, p.source, false)
+		return
+	}
+	img, src, ctx := p.img, p.source, g.ctx
+	go func() {
+		res, err := img.Encode(ctx, opts)
+		g.do(func() {
+			if err != nil {
+				g.showError(fmt.Errorf("%s: %w", d.Name, err))
+				return
+			}
+			g.startTransfer(d, res.JPEG, src, false)
+		})
+	}()
+}
+
+// startTransfer runs one transfer: transfer.Send in a goroutine, and one
+// consumer goroutine that coalesces its events into card updates.
+func (g *GUI) startTransfer(d config.Device, image []byte, source string, resend bool) *transferView {
+	v := g.newTransferView(d, image, source, resend)
+	g.xfers.add(v)
+	st := g.devices.statusOf(d.Name)
+	st.active++
+	st.state = devSending
+	g.devices.refresh()
+
+	ctx, cancel := context.WithCancel(g.ctx)
+	v.cancel = cancel
+	job := transfer.Job{Broker: g.backend.cfg, Device: d.Transfer(), Image: image, Role: "gui"}
+	events := make(chan transfer.Event, 256)
+	if d.Simulated && g.backend.builtin == nil {
+		go func() {
+			err := fmt.Errorf("%w: the simulated device runs only on the built-in broker; choose it under Broker…", transfer.ErrSettings)
+			events <- transfer.Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: transfer.Stats{Bytes: len(image)}}
+			close(events)
+		}()
+	} else {
+		go func() {
+			defer close(events)
+			st, err := transfer.Send(ctx, job, events)
+			// Send's own Done or Failed can be dropped when ctx is cancelled;
+			// its return value is the word that always arrives.
+			events <- sendResult{Time: time.Now(), Stats: st, Err: err}
+		}()
+	}
+	entry := historyEntry{Device: d.Name, Source: source, Bytes: len(image), SHA256: v.sha, Resend: resend, Time: v.started}
+	go consume(events, uiInterval, func(s progressSnap) {
+		if s.final {
+			cancel()
+			entry.fill(s)
+			g.history.store.add(entry, image) // file I/O stays off the UI goroutine
+		}
+		g.do(func() { v.update(s) })
+	})
+	return v
+}
+
+// update applies one coalesced snapshot to the card.
+func (v *transferView) update(s progressSnap) {
+	logs, dropped := s.logs, s.logsDropped
+	v.snap = s
+	v.log.append(logs, dropped)
+	st := v.g.devices.statusOf(v.dev.Name)
+	if !s.lastSeen.IsZero() {
+		st.lastSeen = s.lastSeen
+	}
+	if !s.final {
+		if s.phase == "waiting" {
+			st.state = devWaiting
+		} else {
+			st.state = devSending
+		}
+		v.render()
+		v.g.devices.refresh()
+		if v.g.onTransferUpdate != nil {
+			v.g.onTransferUpdate(v)
+		}
+		return
+	}
+	v.finished = true
+	st.active--
+	switch s.phase {
+	case "done":
+		st.state = devOK
+		st.lastOKSHA = v.sha
+		if s.stats.RTTMedian > 0 {
+			st.rtt = s.stats.RTTMedian
+		}
+		v.g.notify("Image sent", fmt.Sprintf("%s has the whole image (%s in %s).", v.dev.Name, humanBytes(s.stats.Bytes), humanDuration(s.stats.Duration)))
+	default:
+		st.state = devFailed
+		v.g.notify("Transfer failed", v.dev.Name+": "+plainError(s.err))
+	}
+	if st.active > 0 {
+		st.state = devSending
+	}
+	v.render()
+	v.g.devices.refresh()
+	v.g.preview.updateEstimate()
+	v.g.history.refresh()
+	if v.g.onTransferEnd != nil {
+		v.g.onTransferEnd(v)
+	}
+}
+
+// render draws the card from v.snap.
+func (v *transferView) render() {
+	s := v.snap
+	if s.totalBytes > 0 {
+		v.bar.SetValue(float64(s.ackedBytes) / float64(s.totalBytes))
+	}
+	if s.phase == "done" {
+		v.bar.SetValue(1)
+	}
+	packets := s.totalPackets
+	if packets == 0 {
+		packets = transfer.ChunkCount(len(v.image), max(v.dev.Chunk, 1))
+	}
+	counts := fmt.Sprintf("%d / %d packets acknowledged · %s of %s", s.ackedPackets, packets, humanBytes(s.ackedBytes), humanBytes(len(v.image)))
+	if !v.finished && s.speed > 0 {
+		counts += fmt.Sprintf("\nSpeed %s · about %s left", humanRate(s.speed), humanDuration(s.eta))
+	}
+	v.counts.SetText(counts)
+	retries := fmt.Sprintf("Retries: %d timeout, %d NAK", s.timeouts, s.naks)
+	if s.reconnects > 0 {
+		retries += fmt.Sprintf(", %d after reconnect", s.reconnects)
+	}
+	retries += fmt.Sprintf(" · ignored: %d malformed, %d stale", s.malformed, s.stale)
+	v.retries.SetText(retries)
+
+	col := theme.ColorNamePrimary
+	var status string
+	switch s.phase {
+	case "starting":
+		status = "Connecting to the broker…"
+	case "waiting":
+		status, col = "Waiting: another transfer is sending to this device; this one starts when it ends.", theme.ColorNameWarning
+	case "sending":
+		status = "Sending…"
+		if s.linkDown != "" {
+			status, col = "Broker connection lost, waiting for it to come back: "+s.linkDown, theme.ColorNameWarning
+		}
+	case "done":
+		st := s.stats
+		status = fmt.Sprintf("Done: the device has the whole image.\n%s in %s (%s), round trip %s median (%s min, %s p99), %s.",
+			humanBytes(st.Bytes), humanDuration(st.Duration), humanRate(st.Throughput),
+			msText(st.RTTMedian), msText(st.RTTMin), msText(st.RTTP99), plural(st.Retransmits, "frame resent", "frames resent"))
+		col = theme.ColorNameSuccess
+		if v.received != nil {
+			if v.received.Complete && v.received.SHA256 == v.sha {
+				status += " The simulated device checked it: SHA-256 matches."
+			} else {
+				status += " The simulated device reports it incomplete."
+			}
+		}
+	case "cancelled":
+		status, col = "Cancelled. The device may hold a partial image (the protocol has no abort message): resend to be sure.", theme.ColorNameWarning
+	case "failed":
+		status, col = "Failed: "+plainError(s.err), theme.ColorNameError
+	}
+	v.status.SetText(status)
+	v.status.Importance = importanceFor(col)
+	v.status.Refresh()
+	v.dot.FillColor = theme.Color(col)
+	v.dot.Refresh()
+	if v.finished {
+		v.cancelBtn.Hide()
+		v.resendBtn.Show()
+	}
+}
+
+func importanceFor(c fyne.ThemeColorName) widget.Importance {
+	switch c {
+	case theme.ColorNameSuccess:
+		return widget.SuccessImportance
+	case theme.ColorNameWarning:
+		return widget.WarningImportance
+	case theme.ColorNameError:
+		return widget.DangerImportance
+	}
+	return widget.MediumImportance
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func msText(d time.Duration) string {
+	if d <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}

@@ -8,7 +8,7 @@ for group in "$@"; do
 	case "$group" in
 	gui) pkgs="$pkgs ca-certificates gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev" ;;
 	test) pkgs="$pkgs mosquitto python3-paho-mqtt" ;;
-	shot) pkgs="$pkgs xvfb imagemagick" ;;
+	shot) pkgs="$pkgs xvfb imagemagick xdotool" ;;
 	package) pkgs="$pkgs gcc-mingw-w64-x86-64 nsis p7zip-full lintian xz-utils file" ;;
 	codec-bench) pkgs="$pkgs libvips-tools imagemagick time" ;;
 	*) echo "deps.sh: unknown group $group" >&2; exit 2 ;;

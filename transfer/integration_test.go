@@ -3,9 +3,9 @@ package transfer_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"

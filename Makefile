@@ -1,9 +1,12 @@
 # ImageBeam. `make run` and `make test` install what they need (Debian/Ubuntu).
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
-# Fyne logs "Error parsing user locale C" when LANG is unset or C.
-ifeq ($(filter-out C POSIX,$(LANG)),)
+# Fyne logs "Error parsing user locale C" when the locale is C (LANG unset,
+# C or C.UTF-8, as on build machines). LANGUAGE only names the language of
+# messages, so setting it changes nothing else.
+ifeq ($(filter-out C POSIX C.UTF-8 C.utf8,$(LANG)),)
 export LANG := C.UTF-8
+export LANGUAGE ?= en
 endif
 
 VERSION := $(shell sed -n 's/^Version *= *"\(.*\)"/\1/p' FyneApp.toml)

@@ -137,7 +137,7 @@ func writeFileAtomic(path string, data []byte) error {
 }
 
 func isCodecError(err error) bool {
-	for _, e := range []error{codec.ErrEmpty, codec.ErrNotImage, codec.ErrUnsupported, codec.ErrHEIC, codec.ErrTruncated,
+	for _, e := range []error{codec.ErrOpen, codec.ErrEmpty, codec.ErrNotImage, codec.ErrUnsupported, codec.ErrHEIC, codec.ErrTruncated,
 		codec.ErrCorrupt, codec.ErrTooManyPixels, codec.ErrTooLarge, codec.ErrFetch, codec.ErrBadOptions, codec.ErrBudget} {
 		if errors.Is(err, e) {
 			return true

@@ -34,6 +34,9 @@ var statuses = []struct {
 	// incomplete (transfer): the upstream party failed.
 	{codec.ErrFetch, http.StatusBadGateway},
 	{transfer.ErrIncomplete, http.StatusBadGateway},
+	// A url= that is neither http(s) nor a readable file never reaches
+	// the pipeline (handlers check the scheme); if it does, it is bad input.
+	{codec.ErrOpen, http.StatusBadRequest},
 	// Not an image, or not one the pipeline reads.
 	{codec.ErrEmpty, http.StatusUnsupportedMediaType},
 	{codec.ErrNotImage, http.StatusUnsupportedMediaType},

@@ -295,7 +295,7 @@ func (c *connIndicator) render() {
 	var lines []string
 	switch c.state {
 	case connError:
-		lines = append(lines, "Cannot reach the broker. "+c.reason+". Transfers fail until it is reachable: check the address under Broker….")
+		lines = append(lines, "Cannot reach the broker. "+c.reason+". Transfers fail until it is reachable: check the address in the Broker… settings.")
 	case connReconnecting:
 		if c.reason != "" {
 			lines = append(lines, "Lost the broker connection ("+c.reason+"); reconnecting.")

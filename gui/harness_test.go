@@ -15,21 +15,11 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"imagebeam/config"
+	"imagebeam/internal/testbroker"
 	"imagebeam/simdevice"
-	"imagebeam/transfer"
 )
 
-func TestMain(m *testing.M) {
-	// Device locks of this process's tests stay out of the user's cache.
-	dir, err := os.MkdirTemp("", "imagebeam-gui-locks-")
-	if err != nil {
-		panic(err)
-	}
-	transfer.LockDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbroker.RunWithTempLocks(m) }
 
 // uiQueue stands in for Fyne's main loop: goroutines queue work with do,
 // and the test goroutine runs it in waitFor, so widgets are only ever

@@ -26,17 +26,7 @@ import (
 	"imagebeam/transfer"
 )
 
-func TestMain(m *testing.M) {
-	// Device locks of the tests stay out of the user's cache directory.
-	dir, err := os.MkdirTemp("", "imagebeam-server-locks-")
-	if err != nil {
-		panic(err)
-	}
-	transfer.LockDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbroker.RunWithTempLocks(m) }
 
 // testTimeout bounds every wait of a test, so a bug fails it instead of
 // hanging it.

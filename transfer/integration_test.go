@@ -21,17 +21,7 @@ import (
 	"imagebeam/transfer"
 )
 
-func TestMain(m *testing.M) {
-	// Device locks of the tests stay out of the user's cache directory.
-	dir, err := os.MkdirTemp("", "imagebeam-locks-")
-	if err != nil {
-		panic(err)
-	}
-	transfer.LockDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbroker.RunWithTempLocks(m) }
 
 // brokers are the two real brokers every integration test runs against.
 var brokers = []struct {

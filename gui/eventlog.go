@@ -19,6 +19,7 @@ type eventLog struct {
 	lines   []string
 	dropped int
 	list    *widget.List
+	follow  *widget.Check // keep the newest line in view; off to read back
 	file    string
 	box     fyne.CanvasObject
 }
@@ -47,7 +48,14 @@ func newEventLog(g *GUI, file string) *eventLog {
 		g.app.Clipboard().SetContent(l.text())
 	})
 	save := widget.NewButtonWithIcon("Save…", theme.DocumentSaveIcon(), l.export)
-	l.box = container.NewBorder(nil, container.NewHBox(copyBtn, save), nil, nil, container.NewStack(size, l.list))
+	l.follow = widget.NewCheck("Follow", nil)
+	l.follow.Checked = true // before OnChanged: the list is not drawn yet
+	l.follow.OnChanged = func(on bool) {
+		if on {
+			l.list.ScrollToBottom()
+		}
+	}
+	l.box = container.NewBorder(nil, container.NewHBox(copyBtn, save, l.follow), nil, nil, container.NewStack(size, l.list))
 	return l
 }
 
@@ -64,7 +72,9 @@ func (l *eventLog) append(lines []string, dropped int) {
 		l.dropped += over
 	}
 	l.list.Refresh()
-	l.list.ScrollToBottom()
+	if l.follow.Checked {
+		l.list.ScrollToBottom()
+	}
 }
 
 func (l *eventLog) text() string {

@@ -20,7 +20,7 @@ LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PK
 GOBUILD := go build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)'
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test build lint unit bench fuzz clean check-go
+.PHONY: run test build lint unit bench fuzz clean check-go package package-deps package-linux package-windows windows-exes package-check
 
 run: check-go build
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then ./imagebeam; else \
@@ -61,4 +61,74 @@ check-go:
 	@go version | grep -Eq 'go1\.(2[6-9]|[3-9][0-9])' || { echo "Go 1.26 or newer is required, found: $$(go version)"; exit 1; }
 
 clean:
-	rm -rf imagebeam dist build
+	rm -rf imagebeam dist build rsrc_windows_amd64.syso
+
+# --- Packages (make package): everything lands in dist/, see README's "Release".
+# Every timestamp in the packages is the last commit's time, so the same
+# commit gives the same files, byte for byte.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+SDE     := SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH)
+BUILDNUM    := $(shell sed -n 's/^Build *= *\([0-9]*\).*/\1/p' FyneApp.toml)
+# Debian sorts 0.2.0~rc1 before 0.2.0; Windows wants four numbers.
+DEB_VERSION := $(subst -,~,$(VERSION))
+WIN_VERSION := $(subst ., ,$(firstword $(subst -, ,$(subst +, ,$(VERSION)))))
+VERSION4    := $(word 1,$(WIN_VERSION) 0).$(word 2,$(WIN_VERSION) 0).$(word 3,$(WIN_VERSION) 0).$(or $(BUILDNUM),0)
+DEB     := dist/imagebeam_$(DEB_VERSION)_amd64.deb
+TARXZ   := dist/ImageBeam-$(VERSION).tar.xz
+SETUP   := dist/ImageBeam-Setup-$(VERSION).exe
+# Windows: cross-compiled with mingw-w64, the same flags as above. Signed only
+# when SIGN_PKCS12 names the lab's certificate (packaging/windows/sign.sh). ImageBeam.exe
+# is a GUI-subsystem program (no console window); imagebeam-cli.exe is the same
+# code as a console program, for the headless commands.
+WINGO   := CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc go build -trimpath -tags $(TAGS)
+WINRES  := x86_64-w64-mingw32-windres -I packaging/windows -O coff \
+	-DVER_MAJOR=$(word 1,$(subst ., ,$(VERSION4))) -DVER_MINOR=$(word 2,$(subst ., ,$(VERSION4))) \
+	-DVER_PATCH=$(word 3,$(subst ., ,$(VERSION4))) -DVER_BUILD=$(word 4,$(subst ., ,$(VERSION4))) \
+	-DVER_STRING='\"$(VERSION)\"' -DICON_FILE='\"build/windows/ImageBeam.ico\"'
+
+package: check-go package-deps build
+	rm -rf dist && mkdir -p dist
+	# Two jobs: the Linux packages compress while the Windows build compiles.
+	$(MAKE) --no-print-directory -j2 --output-sync=line package-linux package-windows
+	cd dist && sha256sum * > SHA256SUMS
+	@ls -l dist
+
+package-deps:
+	scripts/deps.sh gui package
+
+# The .deb and the tar.xz package the ./imagebeam that `make build` made.
+package-linux: build/icon_gen
+	mkdir -p dist
+	build/icon_gen > build/icon-512.png
+	$(SDE) packaging/linux/mktar.sh imagebeam build/icon-512.png $(TARXZ)
+	$(SDE) packaging/linux/mkdeb.sh imagebeam build/icon_gen $(DEB_VERSION) $(DEB)
+
+build/icon_gen: assets/icon_gen.go
+	mkdir -p build
+	go build -o $@ assets/icon_gen.go
+
+# Each executable is compiled once; its icon, version and manifest come from a
+# .syso that windres (mingw-w64's binutils) makes from packaging/windows/imagebeam.rc
+# and that go build links from the main package's folder (removed afterwards).
+windows-exes: build/icon_gen
+	mkdir -p build/windows
+	build/icon_gen -ico > build/windows/ImageBeam.ico
+	@echo "cross-compiling ImageBeam.exe and imagebeam-cli.exe for Windows (the first time: about 7 minutes)"
+	$(WINRES) -DFILE_NAME='\"ImageBeam.exe\"' -DFILE_DESC='\"ImageBeam\"' -o rsrc_windows_amd64.syso packaging/windows/imagebeam.rc
+	$(WINGO) -ldflags '$(LDFLAGS) -H windowsgui' -o build/windows/ImageBeam.exe . || { rm -f rsrc_windows_amd64.syso; exit 1; }
+	$(WINRES) -DFILE_NAME='\"imagebeam-cli.exe\"' -DFILE_DESC='\"ImageBeam command line\"' -o rsrc_windows_amd64.syso packaging/windows/imagebeam.rc
+	$(WINGO) -ldflags '$(LDFLAGS)' -o build/windows/imagebeam-cli.exe . || { rm -f rsrc_windows_amd64.syso; exit 1; }
+	rm -f rsrc_windows_amd64.syso
+	touch -d @$(SOURCE_DATE_EPOCH) build/windows/*.exe
+	$(if $(SIGN_PKCS12),packaging/windows/sign.sh build/windows/ImageBeam.exe build/windows/imagebeam-cli.exe)
+
+package-windows: windows-exes
+	mkdir -p dist
+	makensis -V2 -DVERSION=$(VERSION) -DVERSION4=$(VERSION4) -DBUILD_DIR=$(CURDIR)/build/windows -DOUT=$(CURDIR)/$(SETUP) \
+		$(if $(SIGN_PKCS12),-DSIGN=$(CURDIR)/packaging/windows/sign.sh) packaging/windows/imagebeam.nsi
+
+# Inspects what make package made; as root it also installs the .deb, uses it
+# and removes it again (CI does this on every run).
+package-check:
+	scripts/deps.sh package
+	packaging/check.sh

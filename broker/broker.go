@@ -140,7 +140,7 @@ func Start(opts Options) (*Broker, error) {
 }
 
 func listenError(addr string, err error) error {
-	if errors.Is(err, syscall.EADDRINUSE) {
+	if errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, syscall.Errno(10048)) { // 10048: WSAEADDRINUSE on Windows
 		hint := "another program may be using it"
 		if _, port, _ := net.SplitHostPort(addr); port == "1883" {
 			hint = "another MQTT broker (Debian's mosquitto service often holds 1883) may be running"

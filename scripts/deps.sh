@@ -9,7 +9,9 @@ for group in "$@"; do
 	gui) pkgs="$pkgs ca-certificates gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev" ;;
 	test) pkgs="$pkgs mosquitto python3-paho-mqtt" ;;
 	shot) pkgs="$pkgs xvfb imagemagick xdotool" ;;
-	package) pkgs="$pkgs gcc-mingw-w64-x86-64 nsis p7zip-full lintian xz-utils file" ;;
+	# package: mingw-w64 cross-compiler and windres, makensis, dpkg-shlibdeps (dpkg-dev);
+	# lintian, file and 7z check the packages (CI).
+	package) pkgs="$pkgs gcc-mingw-w64-x86-64 nsis dpkg-dev xz-utils lintian file p7zip-full" ;;
 	codec-bench) pkgs="$pkgs libvips-tools imagemagick time" ;;
 	*) echo "deps.sh: unknown group $group" >&2; exit 2 ;;
 	esac

@@ -138,18 +138,6 @@ func runSend(ctx context.Context, env Env, args []string) error {
 		image = res.JPEG
 	}
 
-	events := make(chan transfer.Event, 256)
-	type result struct {
-		st  transfer.Stats
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		st, err := transfer.Send(ctx, transfer.Job{Broker: brokerCfg, Device: dev, Image: image, NoWait: *noWait, Role: "send"}, events)
-		close(events)
-		done <- result{st, err}
-	}()
-
 	var show func(transfer.Event)
 	switch {
 	case *asJSON:
@@ -160,15 +148,17 @@ func runSend(ctx context.Context, env Env, args []string) error {
 	default:
 		show = newPlainLog(env.Stderr).show
 	}
-	for e := range events {
+	var last transfer.Event
+	for e := range transfer.StartSend(ctx, transfer.Job{Broker: brokerCfg, Device: dev, Image: image, NoWait: *noWait, Role: "send"}) {
 		show(e)
+		last = e
 	}
-	r := <-done
-	if r.err != nil {
-		return r.err
+	st, err := transfer.Outcome(last)
+	if err != nil {
+		return err
 	}
 	if !*asJSON {
-		fmt.Fprintln(env.Stdout, summary(dev, r.st))
+		fmt.Fprintln(env.Stdout, summary(dev, st))
 	}
 	return nil
 }

@@ -38,16 +38,6 @@ type progressSnap struct {
 	stats        transfer.Stats
 }
 
-// sendResult is what transfer.Send returned, queued after its events.
-type sendResult struct {
-	Time  time.Time
-	Stats transfer.Stats
-	Err   error
-}
-
-func (e sendResult) Kind() string  { return "send_result" }
-func (e sendResult) At() time.Time { return e.Time }
-
 // progressModel folds a transfer's events into what the card shows. It is
 // owned by the transfer's consumer goroutine.
 type progressModel struct {
@@ -113,16 +103,6 @@ func (m *progressModel) add(e transfer.Event) {
 		m.s.ackedBytes, m.s.totalBytes = e.Stats.AckedBytes, e.Stats.Bytes
 		m.s.ackedPackets, m.s.totalPackets = e.Stats.Packets, e.Stats.Packets
 		line = "done: the device acknowledged the whole image"
-	case sendResult:
-		if m.s.phase == "done" || m.s.phase == "failed" || m.s.phase == "cancelled" {
-			return // the transfer's own last event arrived
-		}
-		if e.Err == nil {
-			m.add(transfer.Done{Time: e.Time, Stats: e.Stats})
-		} else {
-			m.add(transfer.Failed{Time: e.Time, Err: e.Err, Error: e.Err.Error(), Stats: e.Stats})
-		}
-		return
 	case transfer.Failed:
 		m.s.phase, m.s.stats, m.s.err = "failed", e.Stats, e.Err
 		if errors.Is(e.Err, transfer.ErrCanceled) {

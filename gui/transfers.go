@@ -251,21 +251,15 @@ func (g *GUI) startTransfer(d config.Device, image []byte, source string, resend
 	ctx, cancel := context.WithCancel(g.ctx)
 	v.cancel = cancel
 	job := transfer.Job{Broker: g.backend.cfg, Device: d.Transfer(), Image: image, Role: "gui"}
-	events := make(chan transfer.Event, 256)
+	var events <-chan transfer.Event
 	if d.Simulated && g.backend.builtin == nil {
-		go func() {
-			err := fmt.Errorf("%w: the simulated device runs only on the built-in broker; choose it under Broker…", transfer.ErrSettings)
-			events <- transfer.Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: transfer.Stats{Bytes: len(image)}}
-			close(events)
-		}()
+		err := fmt.Errorf("%w: the simulated device runs only on the built-in broker; choose it under Broker…", transfer.ErrSettings)
+		ch := make(chan transfer.Event, 1)
+		ch <- transfer.Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: transfer.Stats{Bytes: len(image)}}
+		close(ch)
+		events = ch
 	} else {
-		go func() {
-			defer close(events)
-			st, err := transfer.Send(ctx, job, events)
-			// Send's own Done or Failed can be dropped when ctx is cancelled;
-			// its return value is the word that always arrives.
-			events <- sendResult{Time: time.Now(), Stats: st, Err: err}
-		}()
+		events = transfer.StartSend(ctx, job)
 	}
 	entry := historyEntry{Device: d.Name, Source: source, Bytes: len(image), SHA256: v.sha, Resend: resend, Time: v.started}
 	go consume(events, uiInterval, func(s progressSnap) {

@@ -174,19 +174,8 @@ func (s *Server) run(j *job) {
 	j.rec.State, j.rec.Started = StateSending, &now
 	j.mu.Unlock()
 
-	events := make(chan transfer.Event, 64)
-	type result struct {
-		st  transfer.Stats
-		err error
-	}
-	res := make(chan result, 1)
-	go func() {
-		st, err := transfer.Send(s.ctx, transfer.Job{Broker: s.opts.Broker, Device: j.dev.tr, Image: j.image, Role: "serve"}, events)
-		close(events)
-		res <- result{st, err}
-	}()
 	var last transfer.Event
-	for e := range events {
+	for e := range transfer.StartSend(s.ctx, transfer.Job{Broker: s.opts.Broker, Device: j.dev.tr, Image: j.image, Role: "serve"}) {
 		switch e.(type) {
 		case transfer.Done, transfer.Failed:
 			last = e // added by finish, with the record, in one step
@@ -196,8 +185,8 @@ func (s *Server) run(j *job) {
 		j.hist.add(e)
 		j.mu.Unlock()
 	}
-	r := <-res
-	s.finish(j, &r.st, r.err, last)
+	st, err := transfer.Outcome(last)
+	s.finish(j, &st, err, last)
 }
 
 // finish records the outcome and the last event (done or failed; one is

@@ -223,10 +223,8 @@ func (r *run) exchange(f Frame) error {
 			if err := r.waitUp(err); err != nil {
 				return err
 			}
-			r.stats.Reconnects++
-			r.stats.Retransmits++
+			r.resendAfterReconnect(f, attempt)
 			resent = true
-			r.emit(Retry{Time: time.Now(), Function: f.Function, Number: f.Number, Attempt: attempt, Cause: CauseReconnect})
 			continue
 		}
 		sentAt := time.Now()
@@ -278,10 +276,8 @@ func (r *run) exchange(f Frame) error {
 		}
 
 		if cause == CauseReconnect {
-			r.stats.Reconnects++
-			r.stats.Retransmits++
+			r.resendAfterReconnect(f, attempt)
 			resent = true
-			r.emit(Retry{Time: time.Now(), Function: f.Function, Number: f.Number, Attempt: attempt, Cause: cause})
 			continue
 		}
 		if cause == CauseTimeout {
@@ -303,6 +299,14 @@ func (r *run) exchange(f Frame) error {
 		}
 		r.emit(Retry{Time: time.Now(), Function: f.Function, Number: f.Number, Attempt: attempt, Cause: cause})
 	}
+}
+
+// resendAfterReconnect counts and reports a resend that a broker outage
+// caused; it spends no retry.
+func (r *run) resendAfterReconnect(f Frame, attempt int) {
+	r.stats.Reconnects++
+	r.stats.Retransmits++
+	r.emit(Retry{Time: time.Now(), Function: f.Function, Number: f.Number, Attempt: attempt, Cause: CauseReconnect})
 }
 
 func (r *run) giveUp(f Frame, sends, timeouts, naks int, last string) error {

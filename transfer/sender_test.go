@@ -589,3 +589,15 @@ func TestCancelledTransferStillEndsWithFailed(t *testing.T) {
 		}
 	}
 }
+
+func TestOutcomeReadsTheFinalEvent(t *testing.T) {
+	if st, err := Outcome(Done{Stats: Stats{Bytes: 7}}); err != nil || st.Bytes != 7 {
+		t.Fatalf("Done: %+v, %v", st, err)
+	}
+	if _, err := Outcome(Failed{Err: ErrNoAnswer}); !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("Failed: %v", err)
+	}
+	if _, err := Outcome(Progress{}); err == nil {
+		t.Fatal("a non-final event gave no error")
+	}
+}

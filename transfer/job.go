@@ -1,0 +1,121 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Device is where a transfer goes: the topics, QoS and transfer settings.
+type Device struct {
+	Name       string
+	ToDevice   string // topic the sender publishes frames to
+	FromDevice string // topic the device answers on
+	QoS        byte
+	Settings   Settings
+}
+
+// Job is one image for one device through one broker.
+type Job struct {
+	Broker BrokerConfig
+	Device Device
+	Image  []byte
+	// NoWait fails at once with ErrDeviceBusy when the device is busy,
+	// instead of waiting for the other transfer to end.
+	NoWait bool
+	// Role goes into the MQTT client ID ("send", "gui", "serve").
+	Role string
+}
+
+// Send runs a whole job: it takes the device's lock, connects, sends and
+// disconnects. Events go to events (nil for none), ending with Done or
+// Failed; Send never closes events.
+func Send(ctx context.Context, job Job, events chan<- Event) (Stats, error) {
+	fail := func(err error) (Stats, error) {
+		st := Stats{Bytes: len(job.Image)}
+		if events != nil {
+			events <- Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: st}
+		}
+		return st, err
+	}
+	if err := job.Device.Settings.Validate(); err != nil {
+		return fail(err)
+	}
+	if err := CheckSize(len(job.Image), job.Device.Settings.Chunk); err != nil {
+		return fail(err)
+	}
+	if err := CheckTopic(job.Device.ToDevice); err != nil {
+		return fail(err)
+	}
+	if err := CheckTopic(job.Device.FromDevice); err != nil {
+		return fail(err)
+	}
+	key := DeviceKey(job.Broker.URL, job.Device.ToDevice, job.Device.FromDevice)
+	unlock, err := LockDevice(ctx, key, false)
+	if errors.Is(err, ErrDeviceBusy) && !job.NoWait {
+		if events != nil {
+			select {
+			case events <- Waiting{Time: time.Now(), Device: key}:
+			case <-ctx.Done():
+			}
+		}
+		unlock, err = LockDevice(ctx, key, true)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	defer unlock()
+
+	role := job.Role
+	if role == "" {
+		role = "send"
+	}
+	link, err := Dial(ctx, job.Broker, role, job.Device.FromDevice, job.Device.ToDevice, job.Device.QoS)
+	if err != nil {
+		return fail(err)
+	}
+	defer link.Close()
+	return Run(ctx, link, job.Image, job.Device.Settings, events)
+}
+
+// CheckTopic reports whether t can be published and subscribed to as one
+// device topic: non-empty, valid UTF-8 without NUL, no wildcards.
+func CheckTopic(t string) error {
+	switch {
+	case t == "":
+		return fmt.Errorf("%w: a topic is empty", ErrSettings)
+	case len(t) > 65535:
+		return fmt.Errorf("%w: topic longer than 65535 bytes", ErrSettings)
+	case strings.ContainsAny(t, "+#"):
+		return fmt.Errorf("%w: topic %q contains a wildcard (+ or #)", ErrSettings, t)
+	case strings.ContainsRune(t, 0):
+		return fmt.Errorf("%w: topic %q contains a NUL character", ErrSettings, t)
+	}
+	return nil
+}
+
+// StartSend runs Send in its own goroutine. The returned channel carries
+// the job's events and is closed after the last one, which is always Done
+// or Failed: Outcome turns it into Send's result.
+func StartSend(ctx context.Context, job Job) <-chan Event {
+	ch := make(chan Event, 64)
+	go func() {
+		defer close(ch)
+		_, _ = Send(ctx, job, ch)
+	}()
+	return ch
+}
+
+// Outcome is the result a transfer's last event carries: its stats, and
+// nil for Done or the error for Failed.
+func Outcome(last Event) (Stats, error) {
+	switch e := last.(type) {
+	case Done:
+		return e.Stats, nil
+	case Failed:
+		return e.Stats, e.Err
+	}
+	return Stats{}, fmt.Errorf("transfer: ended without a result (last event %T)", last)
+}

@@ -6,10 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/internal/atomicfile"
 )
 
 // imageFlags are a device's image profile as flags.
@@ -110,28 +110,8 @@ func writeFileAtomic(path string, data []byte) error {
 		_, err := os.Stdout.Write(data)
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".imagebeam-*.jpg")
-	if err != nil {
-		return fmt.Errorf("cannot write in %s: %v", dir, unwrapPath(err))
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("cannot write %s: %v", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %v", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		var le *os.LinkError
-		if errors.As(err, &le) {
-			err = le.Err
-		}
-		return fmt.Errorf("cannot write %s: %v", path, err)
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
+		return fmt.Errorf("cannot write %s: %v", path, unwrapPath(err))
 	}
 	return nil
 }

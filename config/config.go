@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"imagebeam/codec"
+	"imagebeam/internal/atomicfile"
 	"imagebeam/transfer"
 )
 
@@ -290,28 +291,8 @@ func (s *Settings) Save(path string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("config: cannot create %s: %w", dir, err)
 	}
-	tmp, err := os.CreateTemp(dir, ".settings-*.json")
-	if err != nil {
-		return fmt.Errorf("config: cannot write in %s: %w", dir, err)
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename this fails harmlessly
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("config: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("config: cannot write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("config: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("config: cannot replace %s: %w", path, err)
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
+		return fmt.Errorf("config: cannot write %s: %w", path, err)
 	}
 	return nil
 }

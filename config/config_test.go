@@ -37,7 +37,7 @@ func TestSaveLoadRoundTripIsPrivateAndAtomic(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v, want 0600", fi.Mode().Perm())
 	}
-	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".settings-*"))
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*"))
 	if len(left) != 0 {
 		t.Fatalf("temporary files left behind: %v", left)
 	}

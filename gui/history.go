@@ -25,6 +25,7 @@ import (
 
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/internal/atomicfile"
 )
 
 // History bounds: the oldest entries go first when either is exceeded.
@@ -125,11 +126,11 @@ func (h *historyStore) writeImage(sha string, image []byte) error {
 			return err
 		}
 	}
-	if err := writeFileAtomic(p, image); err != nil {
+	if err := atomicfile.Write(p, image, 0o600); err != nil {
 		return err
 	}
 	if thumb := makeThumb(image); thumb != nil {
-		_ = writeFileAtomic(h.thumbPath(sha), thumb)
+		_ = atomicfile.Write(h.thumbPath(sha), thumb, 0o600)
 	}
 	return nil
 }
@@ -192,23 +193,7 @@ func (h *historyStore) save() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(h.dir, "history.json"), b)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(filepath.Join(h.dir, "history.json"), b, 0o600)
 }
 
 // list returns the entries, newest first.

@@ -104,15 +104,14 @@ func (h *harness) waitFor(what string, cond func() bool) {
 // waitSim waits until the simulated device listens and the indicator is up.
 func (h *harness) waitSim() {
 	h.t.Helper()
-	up := h.g.backend.simUp
-	h.waitFor("the simulated device and the broker connection", func() bool {
-		select {
-		case <-up:
-			return h.g.conn.state == connUp
-		default:
-			return false
-		}
-	})
+	// simUp is closed by the simulator's goroutine, not through the UI
+	// queue, so it wakes no waitFor: wait on it directly first.
+	select {
+	case <-h.g.backend.simUp:
+	case <-time.After(30 * time.Second):
+		h.t.Fatal("timed out waiting for the simulated device")
+	}
+	h.waitFor("the broker connection", func() bool { return h.g.conn.state == connUp })
 }
 
 // load drops path on the window and waits for the preview.

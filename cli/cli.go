@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"imagebeam/broker"
+	"imagebeam/codec"
 	"imagebeam/config"
 	"imagebeam/internal/buildinfo"
 	"imagebeam/simdevice"
@@ -150,7 +151,7 @@ func usage(w io.Writer) {
 }
 
 func isFileOrURL(arg string) bool {
-	if strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://") {
+	if codec.IsURL(arg) {
 		return true
 	}
 	fi, err := os.Stat(arg)
@@ -216,6 +217,14 @@ func parse(fs *flag.FlagSet, env Env, args []string, want int) ([]string, error)
 	return pos, nil
 }
 
+// override sets *dst to v when the flag name was given on the command
+// line, so flags win over a saved profile only where the user typed them.
+func override[T any](set map[string]bool, name string, dst *T, v T) {
+	if set[name] {
+		*dst = v
+	}
+}
+
 // setFlags returns the names of the flags given on the command line.
 func setFlags(fs *flag.FlagSet) map[string]bool {
 	m := map[string]bool{}
@@ -244,22 +253,13 @@ func (b *brokerFlags) register(fs *flag.FlagSet) {
 // the command line wins.
 func (b *brokerFlags) config(set map[string]bool, saved config.Broker) transfer.BrokerConfig {
 	cfg := saved.Transfer()
-	if set["broker"] {
-		cfg.URL = b.url
-	}
-	over := func(name string, dst *string, v string) {
-		if set[name] {
-			*dst = v
-		}
-	}
-	over("username", &cfg.Username, b.username)
-	over("password", &cfg.Password, b.password)
-	over("ca-file", &cfg.CAFile, b.caFile)
-	over("cert-file", &cfg.CertFile, b.certFile)
-	over("key-file", &cfg.KeyFile, b.keyFile)
-	if set["insecure"] {
-		cfg.Insecure = b.insecure
-	}
+	override(set, "broker", &cfg.URL, b.url)
+	override(set, "username", &cfg.Username, b.username)
+	override(set, "password", &cfg.Password, b.password)
+	override(set, "ca-file", &cfg.CAFile, b.caFile)
+	override(set, "cert-file", &cfg.CertFile, b.certFile)
+	override(set, "key-file", &cfg.KeyFile, b.keyFile)
+	override(set, "insecure", &cfg.Insecure, b.insecure)
 	return cfg
 }
 

@@ -35,27 +35,14 @@ func (f *imageFlags) register(fs *flag.FlagSet) {
 
 // apply puts the flags given on the command line over a device's profile.
 func (f *imageFlags) apply(set map[string]bool, im *config.Image) {
-	ints := map[string]struct {
-		dst *int
-		v   int
-	}{
-		"width": {&im.Width, f.width}, "height": {&im.Height, f.height}, "quality": {&im.Quality, f.quality},
-		"max-bytes": {&im.MaxBytes, f.maxBytes}, "rotate": {&im.Rotate, f.rotate},
-	}
-	for name, p := range ints {
-		if set[name] {
-			*p.dst = p.v
-		}
-	}
-	if set["fit"] {
-		im.Fit = f.fit
-	}
-	if set["grayscale"] {
-		im.Grayscale = f.grayscale
-	}
-	if set["upscale"] {
-		im.Upscale = f.upscale
-	}
+	override(set, "width", &im.Width, f.width)
+	override(set, "height", &im.Height, f.height)
+	override(set, "quality", &im.Quality, f.quality)
+	override(set, "max-bytes", &im.MaxBytes, f.maxBytes)
+	override(set, "rotate", &im.Rotate, f.rotate)
+	override(set, "fit", &im.Fit, f.fit)
+	override(set, "grayscale", &im.Grayscale, f.grayscale)
+	override(set, "upscale", &im.Upscale, f.upscale)
 }
 
 // prepare runs the image pipeline on a file or URL for a device.
@@ -90,9 +77,7 @@ func runConvert(ctx context.Context, env Env, args []string) error {
 	}
 	set := setFlags(fs)
 	imf.apply(set, &dev.Image)
-	if set["chunk"] {
-		dev.Chunk = *chunk
-	}
+	override(set, "chunk", &dev.Chunk, *chunk)
 	res, err := prepare(ctx, pos[0], dev, imf.maxPixels)
 	if err != nil {
 		return err

@@ -59,30 +59,14 @@ func (d *deviceFlags) resolve(set map[string]bool, settings *config.Settings) (c
 		}
 		dev = saved
 	}
-	if set["to-device"] {
-		dev.ToDevice = d.toDevice
-	}
-	if set["from-device"] {
-		dev.FromDevice = d.fromDevice
-	}
-	if set["name"] {
-		dev.BeginName = d.name
-	}
-	if set["chunk"] {
-		dev.Chunk = d.chunk
-	}
-	if set["timeout"] {
-		dev.Timeout = config.Duration(d.timeout)
-	}
-	if set["adaptive"] {
-		dev.Adaptive = d.adaptive
-	}
-	if set["retries"] {
-		dev.Retries = d.retries
-	}
-	if set["qos"] {
-		dev.QoS = d.qos
-	}
+	override(set, "to-device", &dev.ToDevice, d.toDevice)
+	override(set, "from-device", &dev.FromDevice, d.fromDevice)
+	override(set, "name", &dev.BeginName, d.name)
+	override(set, "chunk", &dev.Chunk, d.chunk)
+	override(set, "timeout", &dev.Timeout, config.Duration(d.timeout))
+	override(set, "adaptive", &dev.Adaptive, d.adaptive)
+	override(set, "retries", &dev.Retries, d.retries)
+	override(set, "qos", &dev.QoS, d.qos)
 	return dev, nil
 }
 

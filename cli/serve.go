@@ -180,12 +180,8 @@ func serveDevices(settings *config.Settings, name string, set map[string]bool, t
 	default:
 		def = config.DefaultDevice()
 	}
-	if set["to-device"] {
-		def.ToDevice = to
-	}
-	if set["from-device"] {
-		def.FromDevice = from
-	}
+	override(set, "to-device", &def.ToDevice, to)
+	override(set, "from-device", &def.FromDevice, from)
 	if err := def.Validate(); err != nil {
 		return nil, err
 	}

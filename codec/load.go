@@ -120,10 +120,16 @@ type Image struct {
 // Info returns what is known about the loaded image.
 func (im *Image) Info() Info { return im.info }
 
+// IsURL reports whether Load takes source as an http(s) URL rather than a
+// file path.
+func IsURL(source string) bool {
+	l := strings.ToLower(source)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
 // Load reads an image from an http(s) URL or a file path.
 func Load(ctx context.Context, source string, lo LoadOptions) (*Image, error) {
-	l := strings.ToLower(source)
-	if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
+	if IsURL(source) {
 		return LoadURL(ctx, source, lo)
 	}
 	return LoadFile(ctx, source, lo)

@@ -25,6 +25,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"imagebeam/codec"
 	"imagebeam/config"
 	"imagebeam/internal/buildinfo"
 	"imagebeam/simdevice"
@@ -160,7 +161,7 @@ func (g *GUI) Shutdown() {
 func (g *GUI) Open(files []string) {
 	var uris []fyne.URI
 	for _, f := range files {
-		if isURL(f) {
+		if codec.IsURL(f) {
 			if u, err := storage.ParseURI(f); err == nil {
 				uris = append(uris, u)
 				continue
@@ -189,11 +190,6 @@ func (g *GUI) OnDropped(_ fyne.Position, uris []fyne.URI) {
 		return
 	}
 	g.preview.enqueue(sources)
-}
-
-func isURL(s string) bool {
-	l := strings.ToLower(s)
-	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
 
 func storageDir(a fyne.App) string {

@@ -158,7 +158,7 @@ func (p *preview) urlBar() fyne.CanvasObject {
 
 func queueLabel(i int, src string) string {
 	name := src
-	if !isURL(src) {
+	if !codec.IsURL(src) {
 		name = filepath.Base(src)
 	}
 	return fmt.Sprintf("%d. %s", i+1, name)
@@ -356,7 +356,7 @@ func (p *preview) load(src string) {
 	p.loadGen++
 	gen := p.loadGen
 	name := src
-	if !isURL(src) {
+	if !codec.IsURL(src) {
 		name = filepath.Base(src)
 	}
 	p.setBusy(fmt.Sprintf("Loading %s…", name))
@@ -447,7 +447,7 @@ func (p *preview) apply(out loaded) {
 	r := out.result
 	info := p.img.Info()
 	name := p.source
-	if !isURL(name) {
+	if !codec.IsURL(name) {
 		name = filepath.Base(name)
 	}
 	p.srcInfo.SetText(fmt.Sprintf("%s\n%d×%d %s, %s", name, info.Width, info.Height, info.Format, humanBytes(info.Bytes)))

@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"imagebeam/codec"
 	"imagebeam/config"
 	"imagebeam/simdevice"
 	"imagebeam/transfer"
@@ -170,7 +171,7 @@ func (g *GUI) newTransferView(d config.Device, image []byte, source string, rese
 }
 
 func sourceName(src string) string {
-	if src == "" || isURL(src) {
+	if src == "" || codec.IsURL(src) {
 		return src
 	}
 	return filepath.Base(src)

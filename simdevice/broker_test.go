@@ -1,22 +1,17 @@
 package simdevice
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"imagebeam/broker"
+	"imagebeam/internal/testbroker"
 	"imagebeam/transfer"
 )
 
@@ -51,25 +46,6 @@ func waitToken(t *testing.T, tok paho.Token) {
 	}
 	if err := tok.Error(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// pahoLink is the device's Link over a raw paho client, standing in for
-// transfer.MQTTLink.
-type pahoLink struct {
-	c  paho.Client
-	in <-chan []byte
-}
-
-func (l *pahoLink) Incoming() <-chan []byte { return l.in }
-
-func (l *pahoLink) Publish(ctx context.Context, p []byte) error {
-	tok := l.c.Publish(fromDevice, 0, false, p)
-	select {
-	case <-tok.Done():
-		return tok.Error()
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
@@ -111,62 +87,6 @@ func send(t *testing.T, c paho.Client, acks <-chan []byte, name string, img []by
 	}
 }
 
-// startMosquitto runs Mosquitto on a free loopback port for the test. It
-// skips when Mosquitto is missing, unless CI is set.
-func startMosquitto(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		if bin, err = exec.LookPath("/usr/sbin/mosquitto"); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatal("mosquitto is not installed")
-			}
-			t.Skip("mosquitto is not installed")
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().(*net.TCPAddr)
-	ln.Close()
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type information\n", addr.Port)
-	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-c", conf)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	running := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), " running") {
-				running <- true
-				break
-			}
-		}
-		running <- false
-		io.Copy(io.Discard, stderr)
-	}()
-	select {
-	case ok := <-running:
-		if !ok {
-			t.Fatal("mosquitto exited before it was running")
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("mosquitto did not start")
-	}
-	return "tcp://" + addr.String()
-}
-
 func TestDeviceOverARealBroker(t *testing.T) {
 	b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0"})
 	if err != nil {
@@ -178,7 +98,7 @@ func TestDeviceOverARealBroker(t *testing.T) {
 		url  func(*testing.T) string
 	}{
 		{"embedded", func(*testing.T) string { return b.URL() }},
-		{"mosquitto", startMosquitto},
+		{"mosquitto", func(t *testing.T) string { return testbroker.StartMosquitto(t, testbroker.Options{}).URL() }},
 	}
 
 	img := make([]byte, 40_000)
@@ -200,12 +120,18 @@ func TestDeviceOverARealBroker(t *testing.T) {
 			url := br.url(t)
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					dc, frames := pahoClient(t, url, "device", toDevice)
-					sc, acks := pahoClient(t, url, "sender", fromDevice)
 					ctx, cancel := context.WithCancel(context.Background())
 					defer cancel()
+					// The device uses the link imagebeam simulate uses; the
+					// sender is a raw paho client that shares no code with it.
+					link, err := transfer.Dial(ctx, transfer.BrokerConfig{URL: url}, "test-device", toDevice, fromDevice, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer link.Close()
+					sc, acks := pahoClient(t, url, "sender", fromDevice)
 					images := make(chan Received, 1)
-					done := startRun(t, ctx, &pahoLink{c: dc, in: frames}, Options{OutDir: t.TempDir(), Count: 1, Linger: tt.linger, Faults: tt.faults}, images)
+					done := startRun(t, ctx, link, Options{OutDir: t.TempDir(), Count: 1, Linger: tt.linger, Faults: tt.faults}, images)
 
 					send(t, sc, acks, "image.jpg", img, 1400, tt.timeout)
 					if err := <-done; err != nil {

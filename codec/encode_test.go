@@ -16,26 +16,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-)
 
-// quadrantsImage is w×h with red, green, blue and yellow quadrants
-// (top-left, top-right, bottom-left, bottom-right).
-func quadrantsImage(w, h int) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			i := 0
-			if x >= w/2 {
-				i++
-			}
-			if y >= h/2 {
-				i += 2
-			}
-			img.SetNRGBA(x, y, quadColours[i])
-		}
-	}
-	return img
-}
+	"imagebeam/codec/internal/testimg"
+)
 
 func pngBytes(t testing.TB, img image.Image) []byte {
 	t.Helper()
@@ -81,7 +64,7 @@ type probe struct {
 }
 
 func TestFitModes(t *testing.T) {
-	src := pngBytes(t, quadrantsImage(400, 200))
+	src := pngBytes(t, testimg.Quadrants(400, 200))
 	magenta := color.RGBA{255, 0, 255, 255}
 	tests := []struct {
 		name   string
@@ -131,7 +114,7 @@ func TestFitModes(t *testing.T) {
 }
 
 func TestNotUpscaledSaysSo(t *testing.T) {
-	im := mustLoad(t, pngBytes(t, quadrantsImage(400, 200)))
+	im := mustLoad(t, pngBytes(t, testimg.Quadrants(400, 200)))
 	for _, tt := range []struct {
 		opts Options
 		note bool
@@ -187,7 +170,7 @@ func storedFor(d *image.NRGBA, o int) *image.NRGBA {
 }
 
 func TestEXIFOrientations(t *testing.T) {
-	display := quadrantsImage(64, 48)
+	display := testimg.Quadrants(64, 48)
 	for o := 1; o <= 8; o++ {
 		for _, big := range []bool{false, true} {
 			t.Run(fmt.Sprintf("orientation %d big-endian %v", o, big), func(t *testing.T) {
@@ -223,13 +206,13 @@ func withPNGEXIF(p []byte, o int) []byte {
 }
 
 func TestEXIFOrientationInPNG(t *testing.T) {
-	data := withPNGEXIF(pngBytes(t, storedFor(quadrantsImage(64, 48), 6)), 6)
+	data := withPNGEXIF(pngBytes(t, storedFor(testimg.Quadrants(64, 48), 6)), 6)
 	res := mustEncode(t, mustLoad(t, data), Options{})
 	checkQuadrants(t, "PNG with orientation 6", decodeOut(t, res.JPEG), 16)
 }
 
 func TestExtraRotation(t *testing.T) {
-	im := mustLoad(t, pngBytes(t, quadrantsImage(64, 48)))
+	im := mustLoad(t, pngBytes(t, testimg.Quadrants(64, 48)))
 	tests := []struct {
 		deg     int
 		w, h    int
@@ -250,7 +233,7 @@ func TestExtraRotation(t *testing.T) {
 }
 
 func TestGrayscaleWritesOneComponent(t *testing.T) {
-	res := mustEncode(t, mustLoad(t, pngBytes(t, quadrantsImage(64, 48))), Options{Grayscale: true})
+	res := mustEncode(t, mustLoad(t, pngBytes(t, testimg.Quadrants(64, 48))), Options{Grayscale: true})
 	out := decodeOut(t, res.JPEG)
 	g, ok := out.(*image.Gray)
 	if !ok {
@@ -340,7 +323,7 @@ func TestByteBudgetShrinksWhenNoQualityFits(t *testing.T) {
 }
 
 func TestByteBudgetTooSmall(t *testing.T) {
-	im := mustLoad(t, pngBytes(t, quadrantsImage(64, 48)))
+	im := mustLoad(t, pngBytes(t, testimg.Quadrants(64, 48)))
 	_, err := im.Encode(context.Background(), Options{MaxBytes: 100})
 	if !errors.Is(err, ErrBudget) {
 		t.Errorf("got %v, want ErrBudget", err)
@@ -369,7 +352,7 @@ func TestSendAsIs(t *testing.T) {
 		{"grey asked of a colour JPEG", baseline, Options{Grayscale: true}, false},
 		{"EXIF orientation to apply", rotated, Options{}, false},
 		{"progressive", readTestdata(t, "photo-progressive.jpg"), Options{Quality: 100}, false},
-		{"PNG", pngBytes(t, quadrantsImage(64, 48)), Options{}, false},
+		{"PNG", pngBytes(t, testimg.Quadrants(64, 48)), Options{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -439,7 +422,7 @@ func TestReencodeNeedingMoreResolutionDecodesAgain(t *testing.T) {
 }
 
 func TestBadOptions(t *testing.T) {
-	im := mustLoad(t, pngBytes(t, quadrantsImage(8, 8)))
+	im := mustLoad(t, pngBytes(t, testimg.Quadrants(8, 8)))
 	for _, o := range []Options{
 		{Quality: 101}, {Quality: -1}, {Rotate: 45}, {Fit: "zoom"}, {Width: -1},
 		{Width: 100000}, {Quality: 50, MinQuality: 60}, {MaxBytes: -5}, {ChunkSize: -1},
@@ -470,7 +453,7 @@ func TestEncodeConcurrently(t *testing.T) {
 }
 
 func TestEncodeHonoursCancelledContext(t *testing.T) {
-	im := mustLoad(t, pngBytes(t, quadrantsImage(8, 8)))
+	im := mustLoad(t, pngBytes(t, testimg.Quadrants(8, 8)))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := im.Encode(ctx, Options{}); !errors.Is(err, context.Canceled) {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"imagebeam/codec/internal/testimg"
 )
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -23,7 +25,7 @@ func readTestdata(t testing.TB, name string) []byte {
 	return data
 }
 
-var quadColours = [4]color.NRGBA{{255, 0, 0, 255}, {0, 255, 0, 255}, {0, 0, 255, 255}, {255, 255, 0, 255}}
+var quadColours = testimg.QuadColours
 
 // checkQuadrants checks the centre of each quadrant of img.
 func checkQuadrants(t *testing.T, name string, img image.Image, tol int) {

@@ -18,27 +18,9 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
+
+	"imagebeam/codec/internal/testimg"
 )
-
-// Quadrant colours of quadrants(): top-left, top-right, bottom-left, bottom-right.
-var quad = [4]color.NRGBA{{255, 0, 0, 255}, {0, 255, 0, 255}, {0, 0, 255, 255}, {255, 255, 0, 255}}
-
-func quadrants(w, h int) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			i := 0
-			if x >= w/2 {
-				i++
-			}
-			if y >= h/2 {
-				i += 2
-			}
-			img.SetNRGBA(x, y, quad[i])
-		}
-	}
-	return img
-}
 
 func main() {
 	dir := "testdata"
@@ -57,7 +39,7 @@ func main() {
 		}
 		return b.Bytes()
 	}
-	q := quadrants(64, 48)
+	q := testimg.Quadrants(64, 48)
 	write("quadrants.png", enc(func(b *bytes.Buffer) error { return png.Encode(b, q) }))
 	write("quadrants.bmp", enc(func(b *bytes.Buffer) error { return bmp.Encode(b, q) }))
 	write("quadrants.tiff", enc(func(b *bytes.Buffer) error { return tiff.Encode(b, q, &tiff.Options{Compression: tiff.Deflate}) }))

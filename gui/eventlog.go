@@ -2,6 +2,7 @@ package gui
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -91,22 +92,31 @@ func (l *eventLog) text() string {
 
 func (l *eventLog) export() {
 	text := l.text()
+	l.g.saveFile(l.file, func(w io.Writer) error {
+		_, err := io.WriteString(w, text)
+		return err
+	})
+}
+
+// saveFile asks where to save name and writes it with write; a failure is
+// shown, a cancelled dialog does nothing.
+func (g *GUI) saveFile(name string, write func(io.Writer) error) {
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil {
-			l.g.showError(err)
+			g.showError(err)
 			return
 		}
 		if w == nil {
 			return
 		}
-		_, err = w.Write([]byte(text))
+		err = write(w)
 		if cerr := w.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			l.g.showError(err)
+			g.showError(err)
 		}
-	}, l.g.win)
-	d.SetFileName(l.file)
+	}, g.win)
+	d.SetFileName(name)
 	d.Show()
 }

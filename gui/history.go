@@ -403,22 +403,5 @@ func (h *historyView) showSendTo(e historyEntry) {
 
 func (h *historyView) exportCSV() {
 	entries := h.entries
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			h.g.showError(err)
-			return
-		}
-		if w == nil {
-			return
-		}
-		err = writeCSV(w, entries)
-		if cerr := w.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			h.g.showError(err)
-		}
-	}, h.g.win)
-	d.SetFileName("imagebeam-history.csv")
-	d.Show()
+	h.g.saveFile("imagebeam-history.csv", func(w io.Writer) error { return writeCSV(w, entries) })
 }

@@ -135,7 +135,7 @@ func (l *deviceList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		l.g.preview.targetsChanged()
 	}
 	name.SetText(d.Name)
-	topics.SetText("→ " + d.ToDevice + "   ← " + d.FromDevice)
+	topics.SetText("to " + d.ToDevice + " · from " + d.FromDevice)
 	st := l.statusOf(d.Name)
 	words, col := l.describe(d, st)
 	state.SetText(words)

@@ -137,7 +137,7 @@ func (g *GUI) newTransferView(d config.Device, image []byte, source string, rese
 	v.dot = newDot()
 	name := d.Name
 	if src := sourceName(source); src != "" {
-		name += " ← " + src
+		name += ": " + src
 	}
 	if resend {
 		name += " (resend)"

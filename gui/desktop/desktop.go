@@ -16,6 +16,7 @@ import (
 func Run(files []string) int {
 	a := app.NewWithID(buildinfo.AppID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.IconPNG))
+	a.Settings().SetTheme(gui.Theme())
 	g := gui.New(a, gui.Options{})
 	if len(files) > 0 {
 		g.Open(files)

@@ -17,8 +17,10 @@ type Image struct {
 	Announced int    // the size BEGIN announced
 	Received  int    // image bytes stored, each chunk counted once
 	Complete  bool   // every chunk arrived and Received == Announced
-	// Data is the reassembled image when Complete; otherwise the bytes up
-	// to the highest one stored, with zeros where chunks are missing.
+	// Data is the reassembled image when Complete; otherwise the image's
+	// leading bytes that arrived without a gap (chunks after a gap are
+	// dropped rather than padded with zeros, so an incomplete image never
+	// costs more memory than the data that came).
 	Data []byte
 }
 
@@ -46,9 +48,10 @@ type Device struct {
 	// DATA 0 (a single-chunk image's DATA 0 is shorter than the sender's
 	// chunk, so learning per image is what keeps later images right).
 	Chunk int
-	// MaxSize is the largest image BEGIN may announce; 0 means the
+	// MaxSize lowers the largest image BEGIN may announce below the
 	// protocol's limit, 32768 chunks of Chunk bytes (of the largest
-	// possible chunk while learning).
+	// possible chunk while learning); 0, or a larger value, means that
+	// limit, since a bigger image could never arrive whole.
 	MaxSize int
 
 	cur *image // nil before the first BEGIN
@@ -62,7 +65,13 @@ type image struct {
 	chunk    int // 0 until configured or learned
 	got      map[int]bool
 	received int
-	buf      []byte // grows to the highest byte stored, never past size
+	// buf is the image's leading chunks without a gap. It grows with the
+	// data, never ahead of it: BEGIN's size is only a claim, and a BEGIN
+	// of 1 GiB followed by the last chunk must cost one chunk, not 1 GiB.
+	buf []byte
+	// ahead holds chunks that came before one in front of them (a
+	// configured chunk size places them by index) until the gap closes.
+	ahead    map[int][]byte
 	finished bool
 	verdict  transfer.Status // the answer to FINISH once finished
 }
@@ -114,13 +123,14 @@ func feedback(f transfer.Frame, s transfer.Status) []byte {
 }
 
 func (d *Device) maxSize() int {
-	switch {
-	case d.MaxSize > 0:
-		return d.MaxSize
-	case d.Chunk > 0:
-		return transfer.MaxImageSize(d.Chunk)
+	limit := transfer.MaxImageSize(transfer.MaxChunk)
+	if d.Chunk > 0 {
+		limit = transfer.MaxImageSize(d.Chunk)
 	}
-	return transfer.MaxImageSize(transfer.MaxChunk)
+	if d.MaxSize > 0 {
+		return min(d.MaxSize, limit)
+	}
+	return limit
 }
 
 func (d *Device) begin(data []byte) transfer.Status {
@@ -168,12 +178,20 @@ func (d *Device) data(i int, b []byte) transfer.Status {
 		return transfer.StatusIncomplete
 	}
 	c.chunk = chunk
-	if len(c.buf) < end {
-		c.buf = append(c.buf, make([]byte, end-len(c.buf))...)
-	}
-	copy(c.buf[start:], b)
 	c.got[i] = true
 	c.received += len(b)
+	if start > len(c.buf) { // a gap in front: keep the chunk aside
+		if c.ahead == nil {
+			c.ahead = make(map[int][]byte)
+		}
+		c.ahead[i] = bytes.Clone(b)
+		return transfer.StatusWhole
+	}
+	c.buf = append(c.buf, b...)
+	for next := i + 1; c.ahead[next] != nil; next++ {
+		c.buf = append(c.buf, c.ahead[next]...)
+		delete(c.ahead, next)
+	}
 	return transfer.StatusWhole
 }
 
@@ -195,6 +213,6 @@ func (d *Device) finish() (transfer.Status, *Image) {
 	if img.Data == nil {
 		img.Data = []byte{}
 	}
-	c.buf = nil // the Image owns it now
+	c.buf, c.ahead = nil, nil // the Image owns buf now; chunks after a gap go
 	return c.verdict, img
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"imagebeam/transfer"
@@ -377,6 +378,52 @@ func TestMalformedBeginIsRefusedAndChangesNothing(t *testing.T) {
 				{finishFrame(), ack(fF, 0, s1)},
 			})
 			wantImage(t, imgs[0], "ok.jpg", "x", true)
+		})
+	}
+}
+
+func TestBeginBeyondTheProtocolIsRefusedWhateverMaxSize(t *testing.T) {
+	// MaxSize can only lower the limit: 32768 chunks of 1400 bytes is all
+	// a sender can deliver, so a larger BEGIN can never complete.
+	d := &Device{Chunk: 1400, MaxSize: 1 << 30}
+	play(t, d, []step{{begin("a.jpg", 32768*1400+1), ack(fB, 0, s0)}})
+	if d.cur != nil {
+		t.Fatal("the refused BEGIN opened an image")
+	}
+}
+
+func TestMemoryFollowsTheDataNotTheAnnouncedSize(t *testing.T) {
+	// A BEGIN at the protocol's limit for 32767-byte chunks announces
+	// about 1 GiB; one DATA frame for the last chunk is 32 KiB of data and
+	// must cost about that much, not the 1 GiB in front of it.
+	const chunk = transfer.MaxChunk
+	const size = transfer.MaxChunks * chunk
+	last := transfer.EncodeFrame(transfer.Frame{Function: fD, Number: transfer.MaxNumber, Data: bytes.Repeat([]byte("z"), chunk)})
+	first := transfer.EncodeFrame(transfer.Frame{Function: fD, Number: 0, Data: bytes.Repeat([]byte("a"), chunk)})
+	tests := []struct {
+		name  string
+		dev   Device
+		steps []step
+	}{
+		{"configured chunk", Device{Chunk: chunk}, []step{{last, ack(fD, transfer.MaxNumber, s1)}}},
+		{"learned chunk", Device{}, []step{{first, ack(fD, 0, s1)}, {last, ack(fD, transfer.MaxNumber, s1)}}},
+	}
+	const bound = 8 << 20 // two 32 KiB chunks and bookkeeping; far below 1 GiB
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := tt.dev
+			play(t, &d, []step{{begin("big.jpg", size), ack(fB, 0, s1)}})
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			play(t, &d, tt.steps)
+			runtime.ReadMemStats(&after)
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > bound {
+				t.Fatalf("storing %d chunk(s) allocated %d MB, want under %d MB", len(tt.steps), grew>>20, bound>>20)
+			}
+			imgs := play(t, &d, []step{{finishFrame(), ack(fF, 0, s0)}})
+			if imgs[0].Received != chunk*len(tt.steps) || len(imgs[0].Data) > chunk*len(tt.steps) {
+				t.Fatalf("incomplete image: Received %d, %d bytes of Data; want %d at most", imgs[0].Received, len(imgs[0].Data), chunk*len(tt.steps))
+			}
 		})
 	}
 }

@@ -25,7 +25,7 @@ type Link interface {
 // Options configure Run.
 type Options struct {
 	Chunk   int    // chunk size; 0 learns it from each image's DATA 0
-	MaxSize int    // largest image accepted; 0 = the protocol's limit
+	MaxSize int    // largest image accepted; 0 (or more) = the protocol's limit
 	OutDir  string // where complete images are saved; "" = don't save
 	Count   int    // return after this many images; 0 = run until ctx ends
 	// Linger keeps the device answering after the Count-th image until no

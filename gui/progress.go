@@ -83,6 +83,9 @@ func (m *progressModel) add(e transfer.Event) {
 			m.s.reconnects++
 		}
 		line = fmt.Sprintf("retry %s %d: %s (attempt %d)", e.Function, e.Number, causeWords(e.Cause), e.Attempt)
+		if e.Detail != "" {
+			line += ": " + e.Detail
+		}
 	case transfer.Malformed:
 		m.s.malformed++
 		m.s.lastSeen = e.Time
@@ -146,7 +149,7 @@ func (m *progressModel) take() progressSnap {
 	return s
 }
 
-func causeWords(c string) string {
+func causeWords(c transfer.Cause) string {
 	switch c {
 	case transfer.CauseTimeout:
 		return "no answer in time"
@@ -155,7 +158,7 @@ func causeWords(c string) string {
 	case transfer.CauseReconnect:
 		return "broker connection came back"
 	}
-	return c
+	return string(c)
 }
 
 // consume reads a transfer's events until the channel closes and calls

@@ -46,11 +46,14 @@ type Acked struct {
 	RTTms    float64       `json:"rtt_ms"`
 }
 
+// Cause is why a frame is sent again.
+type Cause string
+
 // Retry causes.
 const (
-	CauseTimeout   = "timeout"   // no matching feedback within the timeout
-	CauseNAK       = "nak"       // the device answered status 0
-	CauseReconnect = "reconnect" // the broker connection dropped; does not spend a retry
+	CauseTimeout   Cause = "timeout"   // no matching feedback within the timeout, or the broker did not take the frame
+	CauseNAK       Cause = "nak"       // the device answered status 0
+	CauseReconnect Cause = "reconnect" // the broker connection dropped; does not spend a retry
 )
 
 // Retry: the outstanding frame is about to be sent again.
@@ -59,7 +62,8 @@ type Retry struct {
 	Function Function  `json:"function"`
 	Number   int       `json:"number"`
 	Attempt  int       `json:"attempt"` // the attempt about to be made, 1 for the first resend
-	Cause    string    `json:"cause"`
+	Cause    Cause     `json:"cause"`
+	Detail   string    `json:"detail,omitempty"` // why the frame was lost, when known (a publish error)
 }
 
 // Malformed: feedback that is not 8 well-formed bytes was ignored.

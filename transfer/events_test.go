@@ -13,7 +13,7 @@ import (
 
 // allEvents has one value of every event type.
 var allEvents = []Event{
-	Waiting{}, Connected{}, FrameSent{}, Acked{}, Retry{}, Malformed{}, Stale{}, LinkDown{}, Progress{}, Done{}, Failed{Err: errors.New("x")},
+	Waiting{}, Connected{}, FrameSent{}, Acked{}, Retry{Detail: "x"}, Malformed{}, Stale{}, LinkDown{}, Progress{}, Done{}, Failed{Err: errors.New("x")},
 }
 
 func jsonKeys(t *testing.T, b []byte) []string {

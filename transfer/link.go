@@ -17,6 +17,8 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/eclipse/paho.mqtt.golang/packets"
+
+	"imagebeam/internal/redact"
 )
 
 // Errors of the MQTT link. Each is wrapped with the broker's address and the
@@ -78,17 +80,18 @@ func NewClientID(role string) string {
 	return "imagebeam-" + role + "-" + host + "-" + hex.EncodeToString(b[:])
 }
 
-// ValidateBrokerURL checks a broker URL's form, without connecting.
+// ValidateBrokerURL checks a broker URL's form, without connecting. Its
+// error quotes the URL without the login it may hold.
 func ValidateBrokerURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%w %q: expected a URL such as tcp://127.0.0.1:1883", ErrBrokerURL, raw)
+		return fmt.Errorf("%w %q: expected a URL such as tcp://127.0.0.1:1883", ErrBrokerURL, redact.URL(raw))
 	}
 	switch u.Scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
 		return nil
 	}
-	return fmt.Errorf("%w %q: the scheme must be tcp, ssl, ws or wss", ErrBrokerURL, raw)
+	return fmt.Errorf("%w %q: the scheme must be tcp, ssl, ws or wss", ErrBrokerURL, redact.URL(raw))
 }
 
 func (c BrokerConfig) withDefaults(role string) BrokerConfig {
@@ -146,23 +149,27 @@ const (
 	StateConnecting LinkState = iota
 	StateUp                   // connected and subscribed
 	StateReconnecting
+	// StateRefused is final: the broker refused the subscription (an ACL
+	// that does not grant the topic). Reconnecting would not change that.
+	StateRefused
 	StateClosed
 )
 
 func (s LinkState) String() string {
-	return [...]string{"connecting", "connected", "reconnecting", "closed"}[s]
+	return [...]string{"connecting", "connected", "reconnecting", "refused", "closed"}[s]
 }
 
 // MQTTLink is one MQTT connection that publishes to one topic and
 // subscribes to another. The sender publishes frames to the device topic
 // and reads feedback; the simulated device does the reverse.
 type MQTTLink struct {
-	client mqtt.Client
-	pub    string
-	sub    string
-	qos    byte
-	addr   string
-	in     chan []byte
+	client   mqtt.Client
+	pub      string
+	sub      string
+	qos      byte
+	addr     string // the broker URL without its login: safe to print
+	password string // only to scrub it from a library's error text
+	in       chan []byte
 
 	mu      sync.Mutex
 	state   LinkState
@@ -193,12 +200,13 @@ func Dial(ctx context.Context, cfg BrokerConfig, role, subTopic, pubTopic string
 		return nil, err
 	}
 	l := &MQTTLink{
-		pub:     pubTopic,
-		sub:     subTopic,
-		qos:     qos,
-		addr:    cfg.URL,
-		in:      make(chan []byte, incomingBuffer),
-		changed: make(chan struct{}),
+		pub:      pubTopic,
+		sub:      subTopic,
+		qos:      qos,
+		addr:     redact.URL(cfg.URL),
+		password: cfg.Password,
+		in:       make(chan []byte, incomingBuffer),
+		changed:  make(chan struct{}),
 	}
 	opts := mqtt.NewClientOptions().
 		AddBroker(cfg.URL).
@@ -216,11 +224,14 @@ func Dial(ctx context.Context, cfg BrokerConfig, role, subTopic, pubTopic string
 		SetMaxReconnectInterval(2 * time.Second).
 		SetOnConnectHandler(l.onConnect).
 		SetConnectionLostHandler(l.onLost).
-		SetReconnectingHandler(func(mqtt.Client, *mqtt.ClientOptions) { l.setState(StateReconnecting, nil) })
+		SetReconnectingHandler(func(c mqtt.Client, _ *mqtt.ClientOptions) {
+			if l.current(c) {
+				l.setState(StateReconnecting, nil)
+			}
+		})
 	if tlsCfg != nil {
 		opts.SetTLSConfig(tlsCfg)
 	}
-	l.client = mqtt.NewClient(opts)
 
 	var deadline <-chan time.Time
 	if cfg.ConnectWait > 0 {
@@ -229,7 +240,7 @@ func Dial(ctx context.Context, cfg BrokerConfig, role, subTopic, pubTopic string
 		deadline = t.C
 	}
 	for {
-		err := l.connectOnce(ctx, cfg.ConnectTimeout)
+		err := l.connectOnce(ctx, opts, cfg.ConnectTimeout)
 		if err == nil {
 			break
 		}
@@ -255,17 +266,34 @@ func Dial(ctx context.Context, cfg BrokerConfig, role, subTopic, pubTopic string
 	return l, nil
 }
 
-func (l *MQTTLink) connectOnce(ctx context.Context, timeout time.Duration) error {
-	tok := l.client.Connect()
+// connectOnce makes one connection attempt with a client of its own, so
+// that an attempt given up on can never come back to life: its client stops
+// being the link's (its handlers are ignored from then on) and is told to
+// disconnect, which paho does once the attempt has finished, also when the
+// broker accepts it after all.
+func (l *MQTTLink) connectOnce(ctx context.Context, opts *mqtt.ClientOptions, timeout time.Duration) error {
+	client := mqtt.NewClient(opts)
+	l.mu.Lock()
+	l.client = client // before Connect: onConnect may run before tok.Done
+	l.mu.Unlock()
+	tok := client.Connect()
 	t := time.NewTimer(timeout + time.Second)
 	defer t.Stop()
+	abandon := func() {
+		l.mu.Lock()
+		if l.client == client {
+			l.client = nil
+		}
+		l.mu.Unlock()
+		client.Disconnect(0)
+	}
 	select {
 	case <-tok.Done():
 	case <-ctx.Done():
-		l.client.Disconnect(0)
+		abandon()
 		return fmt.Errorf("%w while connecting to %s", ErrCanceled, l.addr)
 	case <-t.C:
-		l.client.Disconnect(0)
+		abandon()
 		return fmt.Errorf("%w: %s did not answer within %s", ErrBrokerUnreachable, l.addr, timeout)
 	}
 	err := tok.Error()
@@ -282,24 +310,41 @@ func (l *MQTTLink) connectOnce(ctx context.Context, timeout time.Duration) error
 	case errors.Is(err, packets.ErrorRefusedBadProtocolVersion):
 		return fmt.Errorf("%w: %s does not speak MQTT 3.1.1", ErrNotAuthorized, l.addr)
 	}
-	return fmt.Errorf("%w: %s: %v", ErrBrokerUnreachable, l.addr, err)
+	return fmt.Errorf("%w: %s: %s", ErrBrokerUnreachable, l.addr, l.scrub(err))
+}
+
+// scrub is err's text without the password, in case a library quoted it.
+func (l *MQTTLink) scrub(err error) string {
+	return redact.Secrets(redact.URL(err.Error()), l.password)
+}
+
+// current reports whether c is the link's client, not one from an attempt
+// Dial gave up on (whose handlers may still run once).
+func (l *MQTTLink) current(c mqtt.Client) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return c == l.client
 }
 
 // onConnect runs in its own goroutine after every (re)connection.
 func (l *MQTTLink) onConnect(c mqtt.Client) {
+	if !l.current(c) {
+		return
+	}
 	tok := c.Subscribe(l.sub, l.qos, l.onMessage)
 	if !tok.WaitTimeout(10 * time.Second) {
 		l.setState(StateReconnecting, fmt.Errorf("transfer: no SUBACK for %q from %s", l.sub, l.addr))
 		return
 	}
 	if err := tok.Error(); err != nil {
-		l.setState(StateReconnecting, fmt.Errorf("transfer: subscribe to %q refused by %s: %v", l.sub, l.addr, err))
+		// The connection went away under the SUBSCRIBE: paho reconnects.
+		l.setState(StateReconnecting, fmt.Errorf("transfer: subscribing to %q on %s failed: %s", l.sub, l.addr, l.scrub(err)))
 		return
 	}
 	if st, ok := tok.(*mqtt.SubscribeToken); ok {
 		for _, code := range st.Result() {
-			if code == 0x80 {
-				l.setState(StateReconnecting, fmt.Errorf("%w: %s refused the subscription to %q", ErrNotAuthorized, l.addr, l.sub))
+			if code >= 0x80 {
+				l.setState(StateRefused, fmt.Errorf("%w: %s refused the subscription to %q (not allowed for this login?)", ErrNotAuthorized, l.addr, l.sub))
 				return
 			}
 		}
@@ -307,8 +352,11 @@ func (l *MQTTLink) onConnect(c mqtt.Client) {
 	l.setState(StateUp, nil)
 }
 
-func (l *MQTTLink) onLost(_ mqtt.Client, err error) {
-	l.setState(StateReconnecting, fmt.Errorf("transfer: lost the connection to %s: %v", l.addr, err))
+func (l *MQTTLink) onLost(c mqtt.Client, err error) {
+	if !l.current(c) {
+		return
+	}
+	l.setState(StateReconnecting, fmt.Errorf("transfer: lost the connection to %s: %s", l.addr, l.scrub(err)))
 }
 
 // onMessage never blocks: paho calls it from its network goroutine.
@@ -323,8 +371,8 @@ func (l *MQTTLink) onMessage(_ mqtt.Client, m mqtt.Message) {
 func (l *MQTTLink) setState(s LinkState, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.state == StateClosed {
-		return
+	if l.state == StateClosed || l.state == StateRefused {
+		return // final states
 	}
 	l.state, l.lastErr = s, err
 	close(l.changed)
@@ -339,13 +387,6 @@ func (l *MQTTLink) State() (LinkState, <-chan struct{}, error) {
 	return l.state, l.changed, l.lastErr
 }
 
-// Conn reports whether the link is up (connected and subscribed) and
-// returns a channel closed at the next change.
-func (l *MQTTLink) Conn() (up bool, changed <-chan struct{}) {
-	s, ch, _ := l.State()
-	return s == StateUp, ch
-}
-
 // WaitUp waits until the link is up, for at most d.
 func (l *MQTTLink) WaitUp(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -355,6 +396,8 @@ func (l *MQTTLink) WaitUp(ctx context.Context, d time.Duration) error {
 		switch s {
 		case StateUp:
 			return nil
+		case StateRefused:
+			return err
 		case StateClosed:
 			return ErrLinkClosed
 		}
@@ -364,7 +407,7 @@ func (l *MQTTLink) WaitUp(ctx context.Context, d time.Duration) error {
 			return fmt.Errorf("%w while connecting to %s", ErrCanceled, l.addr)
 		case <-t.C:
 			if err != nil {
-				return fmt.Errorf("%w: %v", ErrBrokerUnreachable, err)
+				return fmt.Errorf("%w: %w", ErrBrokerUnreachable, err)
 			}
 			return fmt.Errorf("%w: %s did not confirm the subscription within %s", ErrBrokerUnreachable, l.addr, d)
 		}
@@ -384,15 +427,18 @@ func (l *MQTTLink) Addr() string { return l.addr }
 // client has handed it to the broker (QoS 0) or the broker acknowledged it
 // (QoS 1 and 2). That never means the device has it.
 func (l *MQTTLink) Publish(ctx context.Context, payload []byte) error {
-	up, changed := l.Conn()
-	if !up {
+	s, changed, _ := l.State()
+	if s != StateUp {
 		return ErrNotConnected
 	}
-	tok := l.client.Publish(l.pub, l.qos, false, payload)
+	l.mu.Lock()
+	client := l.client
+	l.mu.Unlock()
+	tok := client.Publish(l.pub, l.qos, false, payload)
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
-			return fmt.Errorf("%w: %v", ErrPublish, err)
+			return fmt.Errorf("%w: %s", ErrPublish, l.scrub(err))
 		}
 		return nil
 	case <-changed:
@@ -414,6 +460,9 @@ func (l *MQTTLink) Close() {
 	l.state = StateClosed
 	close(l.changed)
 	l.changed = make(chan struct{})
+	client := l.client
 	l.mu.Unlock()
-	l.client.Disconnect(100)
+	if client != nil {
+		client.Disconnect(100)
+	}
 }

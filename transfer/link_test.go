@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+
 	"imagebeam/internal/testbroker"
 	"imagebeam/transfer"
 )
@@ -164,5 +168,135 @@ func TestBrokerRestartMidTransferCompletes(t *testing.T) {
 	}
 	if got := <-images; !bytes.Equal(got, img) {
 		t.Fatal("image differs after the broker restart")
+	}
+}
+
+// denyHook lets every client in and refuses every topic under "denied/".
+// (Mosquitto 2.0 grants a denied MQTT 3.1.1 subscription and only drops the
+// messages, so the refusal is tested against mochi, which answers 0x80.)
+type denyHook struct{ mochi.HookBase }
+
+func (denyHook) ID() string { return "deny" }
+func (denyHook) Provides(b byte) bool {
+	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
+}
+func (denyHook) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
+func (denyHook) OnACLCheck(_ *mochi.Client, topic string, _ bool) bool {
+	return !strings.HasPrefix(topic, "denied/")
+}
+
+func TestDialRefusedSubscriptionIsFinal(t *testing.T) {
+	srv := mochi.New(&mochi.Options{InlineClient: false})
+	if err := srv.AddHook(new(denyHook), nil); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddListener(listeners.NewNet("t", ln)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	// A ctx shorter than the connect timeout: a Dial that waits for a
+	// SUBACK that already came (refused) runs into it and fails the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cfg := transfer.BrokerConfig{URL: "tcp://" + ln.Addr().String(), ConnectTimeout: 10 * time.Minute}
+	_, err = transfer.Dial(ctx, cfg, "test", "denied/from", "allowed/to", 0)
+	if !errors.Is(err, transfer.ErrNotAuthorized) || !strings.Contains(err.Error(), `"denied/from"`) {
+		t.Fatalf("err = %v, want ErrNotAuthorized naming the topic", err)
+	}
+}
+
+func TestDialBrokerThatNeverConfirmsTheSubscriptionIsUnreachable(t *testing.T) {
+	// A broker that takes the connection and never answers SUBSCRIBE:
+	// WaitUp's timeout error must still be ErrBrokerUnreachable.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go fakeBroker(ln, func(c net.Conn) {
+		_, _ = c.Write([]byte{0x20, 0x02, 0x00, 0x00}) // CONNACK accepted, then silence
+	})
+	_, err = transfer.Dial(context.Background(), transfer.BrokerConfig{URL: "tcp://" + ln.Addr().String(), ConnectTimeout: time.Second}, "test", "a", "b", 0)
+	if !errors.Is(err, transfer.ErrBrokerUnreachable) {
+		t.Fatalf("err = %v, want ErrBrokerUnreachable", err)
+	}
+}
+
+// fakeBroker accepts connections on ln, reads each one's CONNECT and hands
+// the connection to answer.
+func fakeBroker(ln net.Listener, answer func(net.Conn)) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			buf := make([]byte, 256)
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.Read(buf); err != nil {
+				c.Close()
+				return
+			}
+			answer(c)
+		}()
+	}
+}
+
+// TestAbandonedConnectAttemptIsClosed: a broker that accepts the login only
+// after Dial gave up (cancelled while paho waited for the CONNACK) must see
+// the client leave, not a live client that nothing will ever close.
+func TestAbandonedConnectAttemptIsClosed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	gotConnect := make(chan struct{})
+	gaveUp := make(chan struct{})
+	left := make(chan error, 1)
+	go fakeBroker(ln, func(c net.Conn) {
+		defer c.Close()
+		close(gotConnect)
+		<-gaveUp
+		_, _ = c.Write([]byte{0x20, 0x02, 0x00, 0x00}) // CONNACK accepted, too late
+		// The client must now disconnect: DISCONNECT (0xE0) or EOF. A live
+		// client would subscribe or ping instead.
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		b := make([]byte, 1)
+		for {
+			if _, err := c.Read(b); err != nil {
+				left <- nil // EOF: gone
+				return
+			}
+			switch {
+			case b[0] == 0xE0:
+				left <- nil
+				return
+			case b[0]&0xF0 == 0x80 || b[0] == 0xC0:
+				left <- errors.New("the abandoned client subscribed or pinged: it is still alive")
+				return
+			}
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-gotConnect
+		cancel()
+	}()
+	cfg := transfer.BrokerConfig{URL: "tcp://" + ln.Addr().String(), ConnectTimeout: 10 * time.Second, KeepAlive: time.Second}
+	_, err = transfer.Dial(ctx, cfg, "test", "a", "b", 0)
+	if !errors.Is(err, transfer.ErrCanceled) {
+		t.Fatalf("err = %v, want ErrCanceled", err)
+	}
+	close(gaveUp)
+	if err := <-left; err != nil {
+		t.Fatal(err)
 	}
 }

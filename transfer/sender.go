@@ -81,9 +81,14 @@ func (s Settings) Validate() error {
 type Link interface {
 	Publish(ctx context.Context, payload []byte) error
 	Incoming() <-chan []byte
-	// Conn reports whether the link is up (connected and subscribed) and
-	// returns a channel closed at the next change of state.
-	Conn() (up bool, changed <-chan struct{})
+	// State reports the connection state, a channel closed at the next
+	// change, and why the link is not up (nil when it is). StateRefused and
+	// StateClosed are final.
+	State() (LinkState, <-chan struct{}, error)
+	// Addr is the broker, as it may be printed (without a login).
+	Addr() string
+	// Dropped counts feedback dropped because the sender lagged behind.
+	Dropped() int64
 }
 
 // CheckSize reports whether an image of size bytes fits the protocol at
@@ -172,7 +177,7 @@ func (r *run) send(image []byte) error {
 	if err := r.waitUp(errors.New("not connected to the broker yet")); err != nil {
 		return err
 	}
-	r.emit(Connected{Time: time.Now(), Broker: linkAddr(r.link)})
+	r.emit(Connected{Time: time.Now(), Broker: r.link.Addr()})
 	r.drain()
 
 	if err := r.exchange(Frame{Function: FuncBegin, Data: BeginData(r.s.BeginName, len(image))}); err != nil {
@@ -204,144 +209,233 @@ func (r *run) drain() {
 	}
 }
 
-// exchange sends one frame until the device acknowledges it with status 1.
+// exchange is one frame's conversation with the device: publish it, await
+// the answer or a cause of a miss, account for the miss, until the device
+// acknowledges the frame or a limit is reached.
 func (r *run) exchange(f Frame) error {
-	payload := EncodeFrame(f)
-	attempt := 0 // resends that spent a retry
-	var naks, timeouts int
-	resent := false // Karn: no RTT sample from a frame sent more than once
+	x := &exchange{frame: f, payload: EncodeFrame(f)}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-
 	for {
-		// Publish, waiting out any broker outage without spending retries.
-		_, changed := r.link.Conn()
-		if err := r.link.Publish(r.ctx, payload); err != nil {
-			if r.ctx.Err() != nil {
-				return r.canceled()
-			}
-			if err := r.waitUp(err); err != nil {
-				return err
-			}
-			r.resendAfterReconnect(f, attempt)
-			resent = true
-			continue
+		cause, err := r.publish(x)
+		if err == nil && cause == causeNone {
+			cause, err = r.await(x, timer)
 		}
-		sentAt := time.Now()
-		r.stats.FramesSent++
-		r.emit(FrameSent{Time: sentAt, Function: f.Function, Number: f.Number, Bytes: len(f.Data), Attempt: attempt})
-		timer.Reset(r.rto.timeout())
-
-		cause := ""
-	wait:
-		for {
-			select {
-			case <-r.ctx.Done():
-				return r.canceled()
-			case <-changed:
-				// Down, or down and up again: the frame or its answer may be lost.
-				if err := r.waitUp(errors.New("connection state changed")); err != nil {
-					return err
-				}
-				cause = CauseReconnect
-				break wait
-			case <-timer.C:
-				cause = CauseTimeout
-				break wait
-			case msg := <-r.link.Incoming():
-				fb, err := DecodeFeedback(msg)
-				if err != nil {
-					r.stats.Malformed++
-					r.emit(Malformed{Time: time.Now(), Error: err.Error(), Payload: hex.EncodeToString(msg[:min(len(msg), 32)])})
-					continue
-				}
-				if fb.Function != f.Function || fb.Number != f.Number {
-					r.stats.Stale++
-					r.emit(Stale{Time: time.Now(), Function: fb.Function, Number: fb.Number, Status: fb.Status})
-					continue
-				}
-				if fb.Status == StatusIncomplete {
-					cause = CauseNAK
-					break wait
-				}
-				rtt := time.Since(sentAt)
-				if !resent {
-					r.rtts = append(r.rtts, rtt)
-					r.rto.sample(rtt)
-				}
-				r.stats.FramesAcked++
-				r.emit(Acked{Time: time.Now(), Function: f.Function, Number: f.Number, RTT: rtt, RTTms: ms(rtt)})
-				return nil
-			}
+		if err != nil || cause == causeNone {
+			return err
 		}
-
-		if cause == CauseReconnect {
-			r.resendAfterReconnect(f, attempt)
-			resent = true
-			continue
+		if err := r.account(x, cause); err != nil {
+			return err
 		}
-		if cause == CauseTimeout {
-			timeouts++
-			r.rto.backoff()
-		} else {
-			naks++
-		}
-		if attempt >= r.s.Retries {
-			return r.giveUp(f, attempt+1, timeouts, naks, cause)
-		}
-		attempt++
-		resent = true
-		r.stats.Retransmits++
-		if cause == CauseTimeout {
-			r.stats.Timeouts++
-		} else {
-			r.stats.NAKs++
-		}
-		r.emit(Retry{Time: time.Now(), Function: f.Function, Number: f.Number, Attempt: attempt, Cause: cause})
 	}
+}
+
+// exchange is what the sender knows of one frame's conversation.
+type exchange struct {
+	frame   Frame
+	payload []byte
+	sentAt  time.Time
+	changed <-chan struct{} // the link's state channel when the frame left
+	retries int             // resends that spent a retry
+	// Karn's rule: no RTT sample from a frame sent more than once.
+	resent         bool
+	timeouts, naks int
+	detail         string // why the last send was lost, when known
+	// Answers for other frames during this exchange: a device that numbers
+	// its answers wrongly looks silent unless the failure says this.
+	others     int
+	firstOther Feedback
+}
+
+// causeNone is "no miss": the frame left, or the device acknowledged it.
+const causeNone Cause = ""
+
+// publish hands the frame to the broker. A link that is down, or goes down
+// while paho holds the frame, costs no retry: wait for it, then send again.
+// A publish that fails while the link says it is up (a write timeout) is a
+// lost frame like any other: it comes back as a timeout, which spends a
+// retry and backs off.
+func (r *run) publish(x *exchange) (Cause, error) {
+	for {
+		_, changed, _ := r.link.State()
+		err := r.link.Publish(r.ctx, x.payload)
+		if err == nil {
+			x.sentAt, x.changed = time.Now(), changed
+			break
+		}
+		if r.ctx.Err() != nil {
+			return causeNone, r.canceled()
+		}
+		if st, _, _ := r.link.State(); st == StateUp && !errors.Is(err, ErrNotConnected) {
+			x.detail = err.Error()
+			return CauseTimeout, nil
+		}
+		if err := r.waitUp(err); err != nil {
+			return causeNone, err
+		}
+		r.resendAfterReconnect(x)
+	}
+	r.stats.FramesSent++
+	r.emit(FrameSent{Time: x.sentAt, Function: x.frame.Function, Number: x.frame.Number, Bytes: len(x.frame.Data), Attempt: x.retries})
+	return causeNone, nil
+}
+
+// await waits for the device's answer to the frame just sent: causeNone
+// when it acknowledged the frame, else the cause of the miss.
+func (r *run) await(x *exchange, timer *time.Timer) (Cause, error) {
+	timer.Reset(r.rto.timeout())
+	for {
+		select {
+		case <-r.ctx.Done():
+			return causeNone, r.canceled()
+		case <-x.changed:
+			// Down, or down and up again: the frame or its answer may be lost.
+			if err := r.waitUp(errors.New("connection state changed")); err != nil {
+				return causeNone, err
+			}
+			return CauseReconnect, nil
+		case <-timer.C:
+			return CauseTimeout, nil
+		case msg := <-r.link.Incoming():
+			fb, ok := r.answer(x, msg)
+			if !ok {
+				continue
+			}
+			if fb.Status == StatusIncomplete {
+				return CauseNAK, nil
+			}
+			rtt := time.Since(x.sentAt)
+			if !x.resent {
+				r.rtts = append(r.rtts, rtt)
+				r.rto.sample(rtt)
+			}
+			r.stats.FramesAcked++
+			r.emit(Acked{Time: time.Now(), Function: x.frame.Function, Number: x.frame.Number, RTT: rtt, RTTms: ms(rtt)})
+			return causeNone, nil
+		}
+	}
+}
+
+// answer decodes msg and reports whether it answers the outstanding frame;
+// malformed feedback and answers to other frames are counted and reported.
+func (r *run) answer(x *exchange, msg []byte) (Feedback, bool) {
+	fb, err := DecodeFeedback(msg)
+	if err != nil {
+		r.stats.Malformed++
+		r.emit(Malformed{Time: time.Now(), Error: err.Error(), Payload: hex.EncodeToString(msg[:min(len(msg), 32)])})
+		return fb, false
+	}
+	if fb.Function != x.frame.Function || fb.Number != x.frame.Number {
+		if x.others == 0 {
+			x.firstOther = fb
+		}
+		x.others++
+		r.stats.Stale++
+		r.emit(Stale{Time: time.Now(), Function: fb.Function, Number: fb.Number, Status: fb.Status})
+		return fb, false
+	}
+	return fb, true
+}
+
+// account books a miss. A reconnect costs nothing; a timeout or a NAK
+// spends one of the frame's retries, and fails the transfer when none is
+// left.
+func (r *run) account(x *exchange, cause Cause) error {
+	if cause == CauseReconnect {
+		r.resendAfterReconnect(x)
+		return nil
+	}
+	if cause == CauseTimeout {
+		x.timeouts++
+		r.rto.backoff()
+	} else {
+		x.naks++
+	}
+	if x.retries >= r.s.Retries {
+		return r.giveUp(x, cause)
+	}
+	x.retries++
+	x.resent = true
+	r.stats.Retransmits++
+	if cause == CauseTimeout {
+		r.stats.Timeouts++
+	} else {
+		r.stats.NAKs++
+	}
+	r.emit(Retry{Time: time.Now(), Function: x.frame.Function, Number: x.frame.Number, Attempt: x.retries, Cause: cause, Detail: x.detail})
+	x.detail = ""
+	return nil
 }
 
 // resendAfterReconnect counts and reports a resend that a broker outage
 // caused; it spends no retry.
-func (r *run) resendAfterReconnect(f Frame, attempt int) {
+func (r *run) resendAfterReconnect(x *exchange) {
+	x.resent = true
 	r.stats.Reconnects++
 	r.stats.Retransmits++
-	r.emit(Retry{Time: time.Now(), Function: f.Function, Number: f.Number, Attempt: attempt, Cause: CauseReconnect})
+	r.emit(Retry{Time: time.Now(), Function: x.frame.Function, Number: x.frame.Number, Attempt: x.retries, Cause: CauseReconnect})
 }
 
-func (r *run) giveUp(f Frame, sends, timeouts, naks int, last string) error {
+func (r *run) giveUp(x *exchange, last Cause) error {
+	f := x.frame
 	name := f.Function.String()
 	if f.Function == FuncData {
 		name = fmt.Sprintf("DATA %d", f.Number)
 	}
+	sends := x.retries + 1
 	tries := fmt.Sprintf("%s was sent %d %s (%s, %s)", name, sends, plural(sends, "time", "times"),
-		count(timeouts, "timeout", "timeouts"), count(naks, "answer \"incomplete\"", "answers \"incomplete\""))
+		count(x.timeouts, "timeout", "timeouts"), count(x.naks, "answer \"incomplete\"", "answers \"incomplete\""))
+	if x.others > 0 {
+		tries += fmt.Sprintf("; the device did answer, %s, but for other frames (the first: %s %d), so check the package numbers in its answers",
+			count(x.others, "time", "times"), x.firstOther.Function, x.firstOther.Number)
+	}
 	if f.Function == FuncFinish && last == CauseNAK {
 		return fmt.Errorf("%w: %s", ErrIncomplete, tries)
 	}
 	return fmt.Errorf("%w: %s", ErrNoAnswer, tries)
 }
 
-// waitUp waits for the link to be up, at most ReconnectWait.
+// waitUp waits for the link to be up, at most ReconnectWait. A link in a
+// final state (the broker refused the subscription, or the link was
+// closed) fails at once with its reason.
 func (r *run) waitUp(cause error) error {
-	up, changed := r.link.Conn()
-	if up {
+	st, changed, why := r.link.State()
+	if st == StateUp {
 		return nil
+	}
+	if err := r.final(st, why); err != nil {
+		return err
 	}
 	if cause != nil {
 		r.emit(LinkDown{Time: time.Now(), Error: cause.Error()})
 	}
 	deadline := time.NewTimer(r.s.ReconnectWait)
 	defer deadline.Stop()
-	for !up {
+	for st != StateUp {
 		select {
 		case <-r.ctx.Done():
 			return r.canceled()
 		case <-deadline.C:
-			return fmt.Errorf("%w: %s did not come back within %s", ErrLinkDown, linkAddr(r.link), r.s.ReconnectWait)
+			return fmt.Errorf("%w: %s did not come back within %s", ErrLinkDown, r.link.Addr(), r.s.ReconnectWait)
 		case <-changed:
-			up, changed = r.link.Conn()
+			st, changed, why = r.link.State()
+			if err := r.final(st, why); err != nil {
+				return err
+			}
 		}
+	}
+	return nil
+}
+
+// final is the error of a link that will never come up again, or nil.
+func (r *run) final(st LinkState, why error) error {
+	switch {
+	case st == StateRefused && why != nil:
+		return why
+	case st == StateRefused:
+		return fmt.Errorf("%w: %s refused the subscription", ErrNotAuthorized, r.link.Addr())
+	case st == StateClosed:
+		return ErrLinkClosed
 	}
 	return nil
 }
@@ -363,16 +457,7 @@ func (r *run) finish() {
 		r.stats.RTTP99 = r.rtts[min(len(r.rtts)-1, len(r.rtts)*99/100)]
 		r.stats.RTTMinMs, r.stats.RTTMedianMs, r.stats.RTTP99Ms = ms(r.stats.RTTMin), ms(r.stats.RTTMedian), ms(r.stats.RTTP99)
 	}
-	if d, ok := r.link.(interface{ Dropped() int64 }); ok {
-		r.stats.LinkDropped = int(d.Dropped())
-	}
-}
-
-func linkAddr(l Link) string {
-	if a, ok := l.(interface{ Addr() string }); ok {
-		return a.Addr()
-	}
-	return ""
+	r.stats.LinkDropped = int(r.link.Dropped())
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,26 +18,36 @@ import (
 // payloads to deliver, in order.
 type fakeLink struct {
 	mu      sync.Mutex
-	up      bool
+	state   LinkState
+	why     error // the reason a refused link gives
 	changed chan struct{}
 	in      chan []byte
 	sent    []Frame
 	respond func(f Frame, n int) [][]byte // n: how many frames were published before this one
 	onSend  func(n int)                   // called after each publish, outside the lock
+	// publishErr, when set, fails the n-th Publish call (counting from 0)
+	// with the error it returns, while the link stays up.
+	publishErr func(n int) error
 
 	attempts atomic.Int64 // Publish calls, successful or not
 }
 
 func newFakeLink(respond func(f Frame, n int) [][]byte) *fakeLink {
-	return &fakeLink{up: true, changed: make(chan struct{}), in: make(chan []byte, 64), respond: respond}
+	return &fakeLink{state: StateUp, changed: make(chan struct{}), in: make(chan []byte, 64), respond: respond}
 }
 
 func (l *fakeLink) Publish(ctx context.Context, payload []byte) error {
-	l.attempts.Add(1)
+	call := l.attempts.Add(1) - 1
 	l.mu.Lock()
-	if !l.up {
+	if l.state != StateUp {
 		l.mu.Unlock()
 		return ErrNotConnected
+	}
+	if l.publishErr != nil {
+		if err := l.publishErr(int(call)); err != nil {
+			l.mu.Unlock()
+			return err
+		}
 	}
 	f, err := DecodeFrame(payload)
 	if err != nil {
@@ -62,18 +73,32 @@ func (l *fakeLink) Publish(ctx context.Context, payload []byte) error {
 
 func (l *fakeLink) Incoming() <-chan []byte { return l.in }
 
-func (l *fakeLink) Conn() (bool, <-chan struct{}) {
+func (l *fakeLink) State() (LinkState, <-chan struct{}, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.up, l.changed
+	if l.state == StateUp {
+		return l.state, l.changed, nil
+	}
+	return l.state, l.changed, l.why
+}
+
+func (l *fakeLink) Addr() string   { return "fake://broker" }
+func (l *fakeLink) Dropped() int64 { return 0 }
+
+func (l *fakeLink) setState(s LinkState, why error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.state, l.why = s, why
+	close(l.changed)
+	l.changed = make(chan struct{})
 }
 
 func (l *fakeLink) setUp(up bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.up = up
-	close(l.changed)
-	l.changed = make(chan struct{})
+	if up {
+		l.setState(StateUp, nil)
+	} else {
+		l.setState(StateReconnecting, errors.New("fake: connection lost"))
+	}
 }
 
 func (l *fakeLink) frames() []Frame {
@@ -452,6 +477,101 @@ func TestLinkThatNeverComesBackFails(t *testing.T) {
 	_, err := Run(context.Background(), link, []byte("x"), s, nil)
 	if !errors.Is(err, ErrLinkDown) {
 		t.Fatalf("err = %v, want ErrLinkDown", err)
+	}
+}
+
+func TestPublishErrorWhileUpSpendsARetry(t *testing.T) {
+	// The broker takes BEGIN, then every publish fails (a write timeout)
+	// while the link still says it is up. Before, each failure counted as
+	// a reconnect: no retry spent, resent for ever.
+	link := newFakeLink(device)
+	link.publishErr = func(n int) error {
+		if n >= 1 {
+			return fmt.Errorf("%w: write tcp: i/o timeout", ErrPublish)
+		}
+		return nil
+	}
+	s := testSettings()
+	s.Retries = 2
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	events := make(chan Event, 1000)
+	st, err := Run(ctx, link, randomImage(t, 3000), s, events)
+	if !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("err = %v, want ErrNoAnswer after the retries", err)
+	}
+	if st.Reconnects != 0 || st.Timeouts != 2 {
+		t.Fatalf("stats %+v: want 2 spent retries and no reconnects", st)
+	}
+	close(events)
+	details := 0
+	for e := range events {
+		if r, ok := e.(Retry); ok && strings.Contains(r.Detail, "i/o timeout") {
+			details++
+		}
+	}
+	if details != 2 {
+		t.Fatalf("%d Retry events say why the publish failed, want 2", details)
+	}
+}
+
+func TestPublishErrorOnceThenTheTransferGoesOn(t *testing.T) {
+	link := newFakeLink(device)
+	link.publishErr = func(n int) error {
+		if n == 2 {
+			return fmt.Errorf("%w: write tcp: i/o timeout", ErrPublish)
+		}
+		return nil
+	}
+	img := randomImage(t, 5000)
+	st, err := Run(context.Background(), link, img, testSettings(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Timeouts != 1 || st.Reconnects != 0 {
+		t.Fatalf("stats %+v: want one spent retry", st)
+	}
+	if got := reassemble(t, link.frames(), DefaultChunk); !bytes.Equal(got, img) {
+		t.Fatal("image differs")
+	}
+}
+
+func TestRefusedSubscriptionAfterReconnectFailsAtOnce(t *testing.T) {
+	// After a reconnect the broker refuses the subscription (an ACL changed):
+	// final, so the sender must not wait out ReconnectWait.
+	link := newFakeLink(device)
+	refused := fmt.Errorf("%w: the broker refused the subscription to \"from\"", ErrNotAuthorized)
+	link.onSend = func(n int) {
+		if n == 1 {
+			link.setState(StateRefused, refused)
+		}
+	}
+	s := testSettings()
+	s.ReconnectWait = time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := Run(ctx, link, randomImage(t, 5000), s, nil)
+	if !errors.Is(err, ErrNotAuthorized) {
+		t.Fatalf("err = %v, want ErrNotAuthorized at once", err)
+	}
+}
+
+func TestFailureSaysTheDeviceAnsweredOtherFrames(t *testing.T) {
+	// A device that numbers its answers one too high: it answers every
+	// frame, but never the one outstanding.
+	link := newFakeLink(func(f Frame, _ int) [][]byte {
+		return [][]byte{EncodeFeedback(Feedback{f.Function, f.Number + 1, StatusWhole})}
+	})
+	s := testSettings()
+	s.Retries = 5
+	_, err := Run(context.Background(), link, randomImage(t, 100), s, nil)
+	if !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("err = %v, want ErrNoAnswer", err)
+	}
+	for _, want := range []string{"BEGIN was sent 6 times", "the device did answer, 6 times, but for other frames (the first: BEGIN 1)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
 

@@ -100,18 +100,24 @@ func LockDevice(ctx context.Context, key string, wait bool) (unlock func(), err 
 	} else {
 		locked, err = fl.TryLock()
 	}
+	// Every way out that does not keep the lock closes the file: an open
+	// descriptor holds the flock (when it was taken just as ctx ended) until
+	// the garbage collector closes it, which may be never.
 	switch {
 	case ctx.Err() != nil:
+		_ = fl.Close() // also unlocks
 		release()
 		return nil, fmt.Errorf("%w while waiting for %s", ErrCanceled, key)
 	case err != nil:
+		_ = fl.Close()
 		return release, nil // the lock file is unusable; same reasoning as above
 	case !locked:
+		_ = fl.Close()
 		release()
 		return nil, fmt.Errorf("%w: another ImageBeam process is sending to %s", ErrDeviceBusy, key)
 	}
 	return func() {
-		_ = fl.Unlock()
+		_ = fl.Close() // unlocks and closes the file
 		release()
 	}, nil
 }

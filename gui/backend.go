@@ -18,6 +18,7 @@ import (
 
 	"imagebeam/broker"
 	"imagebeam/config"
+	"imagebeam/internal/redact"
 	"imagebeam/simdevice"
 	"imagebeam/transfer"
 )
@@ -35,6 +36,10 @@ type backend struct {
 	wg       sync.WaitGroup
 	simUp    chan struct{} // closed when the simulated device is subscribed
 	simErr   string        // why the simulated device is not running
+	// gen counts starts. A goroutine of an earlier start may still report
+	// (a "cancelled" queued just before a restart): it reports through
+	// b.current, which drops news from any start but the latest.
+	gen int
 }
 
 func newBackend(g *GUI) *backend { return &backend{g: g, simUp: make(chan struct{})} }
@@ -49,12 +54,14 @@ var monitorTopic = "imagebeam/gui/monitor/" + transfer.NewClientID("gui")
 func (b *backend) start(p config.Broker) {
 	ctx, cancel := context.WithCancel(b.g.ctx)
 	b.cancel = cancel
+	b.gen++
+	report := b.current(ctx, b.gen)
 	b.simUp = make(chan struct{})
 	b.simErr = ""
 	b.fallback = ""
 	b.builtin = nil
 	b.cfg = p.Transfer()
-	label := "broker " + b.cfg.URL
+	label := "broker " + redact.URL(b.cfg.URL)
 	if p.Builtin {
 		listen := p.Listen
 		if b.g.opts.BuiltinListen != "" {
@@ -93,7 +100,7 @@ func (b *backend) start(p config.Broker) {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		b.monitor(ctx, cfg)
+		b.monitor(ctx, cfg, report)
 	}()
 	if sim, ok := b.simDevice(); ok {
 		if !p.Builtin {
@@ -107,7 +114,7 @@ func (b *backend) start(p config.Broker) {
 			b.wg.Add(1)
 			go func() {
 				defer b.wg.Done()
-				b.runSim(ctx, cfg, sim, faults, up)
+				b.runSim(ctx, cfg, sim, faults, up, report)
 			}()
 		}
 	}
@@ -141,8 +148,24 @@ func (b *backend) simDevice() (config.Device, bool) {
 	return config.Device{}, false
 }
 
+// current returns how the goroutines of start number gen report to the UI:
+// f runs on the UI goroutine unless ctx has ended or a later start has
+// replaced this one by then.
+func (b *backend) current(ctx context.Context, gen int) func(f func()) {
+	return func(f func()) {
+		if ctx.Err() != nil {
+			return
+		}
+		b.g.do(func() {
+			if b.gen == gen && ctx.Err() == nil {
+				f()
+			}
+		})
+	}
+}
+
 // monitor keeps a connection to the broker and reports its state.
-func (b *backend) monitor(ctx context.Context, cfg transfer.BrokerConfig) {
+func (b *backend) monitor(ctx context.Context, cfg transfer.BrokerConfig, report func(func())) {
 	cfg.ConnectTimeout = 3 * time.Second
 	for ctx.Err() == nil {
 		link, err := transfer.Dial(ctx, cfg, "gui", monitorTopic, monitorTopic, 0)
@@ -151,7 +174,7 @@ func (b *backend) monitor(ctx context.Context, cfg transfer.BrokerConfig) {
 				return
 			}
 			msg := plainError(err)
-			b.g.do(func() { b.g.conn.set(connError, msg) })
+			report(func() { b.g.conn.set(connError, msg) })
 			select {
 			case <-ctx.Done():
 				return
@@ -167,9 +190,11 @@ func (b *backend) monitor(ctx context.Context, cfg transfer.BrokerConfig) {
 			}
 			switch st {
 			case transfer.StateUp:
-				b.g.do(func() { b.g.conn.set(connUp, "") })
+				report(func() { b.g.conn.set(connUp, "") })
 			case transfer.StateConnecting, transfer.StateReconnecting:
-				b.g.do(func() { b.g.conn.set(connReconnecting, reason) })
+				report(func() { b.g.conn.set(connReconnecting, reason) })
+			case transfer.StateRefused:
+				report(func() { b.g.conn.set(connError, reason) })
 			}
 			if st == transfer.StateClosed {
 				break
@@ -187,12 +212,12 @@ func (b *backend) monitor(ctx context.Context, cfg transfer.BrokerConfig) {
 }
 
 // runSim answers frames on the simulated device's topics until ctx ends.
-func (b *backend) runSim(ctx context.Context, cfg transfer.BrokerConfig, dev config.Device, faults simdevice.Faults, up chan struct{}) {
+func (b *backend) runSim(ctx context.Context, cfg transfer.BrokerConfig, dev config.Device, faults simdevice.Faults, up chan struct{}, report func(func())) {
 	cfg.ConnectWait = 10 * time.Second
 	link, err := transfer.Dial(ctx, cfg, "simulate", dev.ToDevice, dev.FromDevice, byte(dev.QoS))
 	if err != nil {
 		msg := err.Error()
-		b.g.do(func() {
+		report(func() {
 			b.simErr = "not running: " + msg
 			b.g.devices.refresh()
 		})
@@ -209,7 +234,7 @@ func (b *backend) runSim(ctx context.Context, cfg transfer.BrokerConfig, dev con
 	for {
 		select {
 		case r := <-images:
-			b.g.do(func() {
+			b.g.do(func() { // an image that arrived is news whatever happened since
 				b.g.xfers.simReceived(r)
 				if b.g.onSimReceived != nil {
 					b.g.onSimReceived(r)

@@ -388,6 +388,27 @@ func TestBrokerDownShowsErrorState(t *testing.T) {
 	}
 }
 
+func TestBrokerRestartKeepsTheNewSimulatorsState(t *testing.T) {
+	h := newHarness(t, nil)
+	h.waitSim()
+	b := h.g.backend
+	// Two restarts in a row: the first one's simulator is still connecting
+	// when the second cancels it, and its "not running: cancelled" is
+	// queued for the UI before the second start. It must not overwrite
+	// what the second start's simulator says.
+	b.restart(h.g.settings.Broker)
+	b.restart(h.g.settings.Broker)
+	h.waitSim()
+	h.q.runPending()
+	if b.simErr != "" {
+		t.Fatalf("the running simulator is shown as %q", b.simErr)
+	}
+	words, _ := h.g.devices.describe(h.g.settings.Devices[0], h.g.devices.statusOf(h.g.settings.Devices[0].Name))
+	if strings.Contains(words, "not running") {
+		t.Fatalf("device list says %q while the simulator runs", words)
+	}
+}
+
 func TestConsumeCoalescesUpdates(t *testing.T) {
 	const frames = 20000
 	events := make(chan transfer.Event, frames+1)

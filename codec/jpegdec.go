@@ -63,6 +63,14 @@ func (h *jpegHeader) fastPathOK() bool {
 			return false
 		}
 	}
+	for _, c := range h.comps {
+		// T.81 allows a sampling factor of 3, but a block then needs an
+		// inverse DCT to 3 or 6 pixels, for which scaledBasis has no
+		// table; image/jpeg refuses such files with a clear error.
+		if c.h == 3 || c.v == 3 {
+			return false
+		}
+	}
 	return true
 }
 

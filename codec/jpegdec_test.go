@@ -9,7 +9,10 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"imagebeam/codec/internal/bombs"
 )
 
 // boxShrinkRef is the reference for the scaled decoder: decode at full
@@ -153,5 +156,88 @@ func TestEstimateQuality(t *testing.T) {
 		if got := h.estimateQuality(); got != q {
 			t.Errorf("quality %d estimated as %d", q, got)
 		}
+	}
+}
+
+// sampled3 is a 96×64 JPEG whose luma has horizontal sampling factor 3
+// (allowed by T.81, refused by image/jpeg), with blue-tinted chroma.
+func sampled3(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	err := bombs.JPEG{Width: 96, Height: 64, Components: []bombs.Sampling{{H: 3, V: 1}, {H: 1, V: 1}, {H: 1, V: 1}},
+		DC: func(c, bx, by int) int {
+			if c == 1 {
+				return 300
+			}
+			return 8 * bx
+		}}.Write(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// The scaled decoder has inverse DCTs for 1, 2, 4 and 8 pixels a block
+// only; a factor of 3 would need 3 or 6, so it must leave such a file to
+// image/jpeg, whose refusal the user then gets, at every scale.
+func TestScaledDecodeLeavesSamplingFactor3ToImageJPEG(t *testing.T) {
+	data := sampled3(t)
+	_, stdErr := jpeg.Decode(bytes.NewReader(data))
+	if stdErr == nil {
+		t.Fatal("image/jpeg decoded a sampling factor of 3; the test file is wrong")
+	}
+	h, err := parseJPEGHeader(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []int{1, 2, 4, 8} {
+		img, err := decodeJPEG(context.Background(), h, data, s)
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "subsampling") {
+			t.Errorf("1/%d: got %v (image %v), want ErrUnsupported naming the subsampling", s, err, img != nil)
+		}
+	}
+}
+
+// image/jpeg treats "\xff\x00" between segments as junk, so the header
+// parser must too: otherwise it reads a length there, jumps over the frame
+// header image/jpeg reads, and decodes another one hidden behind it, past
+// the checks made on image/jpeg's.
+func TestHeaderParserSkipsStuffedZeroLikeImageJPEG(t *testing.T) {
+	visible := encodeStdJPEG(t, photo(64, 48, 3), 90)
+	hidden := sampled3(t)
+	if visible[2] != 0xFF || visible[3] != mDQT {
+		t.Fatalf("the visible JPEG does not start with DQT: % x", visible[:4])
+	}
+	// After SOI and FF 00 comes the visible file's DQT marker, FF DB,
+	// which a parser that wants a length there reads as 0xFFDB bytes to
+	// skip: the hidden file's segments start where that skip ends.
+	data := []byte{0xFF, 0xD8, 0xFF, 0x00}
+	data = append(data, visible[2:]...)
+	data = append(data, make([]byte, 4+0xFFDB-len(data))...)
+	data = append(data, hidden[2:]...)
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+	if err != nil || cfg.Width != 64 {
+		t.Fatalf("image/jpeg sees %+v, %v; want the visible 64×48 frame", cfg, err)
+	}
+	if h, err := parseJPEGHeader(data); err == nil && h.width != 64 {
+		t.Errorf("the header parser found a %d×%d frame where image/jpeg sees 64×48", h.width, h.height)
+	}
+	im, err := LoadBytes(context.Background(), data, LoadOptions{Target: &Options{Width: 8, Height: 6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := im.Encode(context.Background(), Options{Reencode: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Width != 64 || res.Height != 48 {
+		t.Fatalf("encoded %d×%d, want the 64×48 image image/jpeg sees", res.Width, res.Height)
+	}
+	want, err := jpeg.Decode(bytes.NewReader(visible))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := psnr(t, decodeOut(t, res.JPEG), want); p < 30 {
+		t.Errorf("the output is not the picture image/jpeg sees (PSNR %.1f dB)", p)
 	}
 }

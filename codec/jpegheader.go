@@ -137,6 +137,11 @@ func parseJPEGHeader(data []byte) (*jpegHeader, error) {
 		if marker >= mRST0 && marker <= mRST7 || marker == 0x01 {
 			continue // markers without a length
 		}
+		if marker == 0x00 {
+			// A stuffed zero is junk here, as image/jpeg takes it: reading a
+			// length from it would skip the frame header image/jpeg checked.
+			continue
+		}
 		if pos+2 > len(data) {
 			return nil, fmt.Errorf("%w: the file ends inside a marker segment", ErrTruncated)
 		}

@@ -236,6 +236,10 @@ func load(ctx context.Context, data []byte, lo LoadOptions) (im *Image, err erro
 	if f == FormatJPEG {
 		h, err := parseJPEGHeader(data)
 		switch {
+		case err == nil && (h.width != cfg.Width || h.height != cfg.Height):
+			// The checks above were made on image/jpeg's frame header; never
+			// decode another one.
+			return nil, fmt.Errorf("%w: the JPEG has two frame headers (%d×%d and %d×%d)", ErrCorrupt, cfg.Width, cfg.Height, h.width, h.height)
 		case err == nil:
 			im.hdr = h
 			im.info.Baseline = h.baseline()

@@ -194,16 +194,18 @@ func parse(fs *flag.FlagSet, env Env, args []string, want int) ([]string, error)
 			}
 			return nil, usagef("%v (see 'imagebeam %s -h')", err, fs.Name())
 		}
-		args = fs.Args()
-		if len(args) == 0 {
+		rest := fs.Args()
+		if endedByDoubleDash(fs, args, rest) {
+			// The flag package consumed "--": what follows is positional,
+			// and parsing it again would take "-x" for a flag.
+			pos = append(pos, rest...)
 			break
 		}
-		pos = append(pos, args[0])
-		args = args[1:]
-		if len(pos) > 0 && pos[len(pos)-1] == "--" {
-			pos = append(pos[:len(pos)-1], args...)
+		if len(rest) == 0 {
 			break
 		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
 	if want >= 0 && len(pos) != want {
 		if want == 0 {
@@ -215,6 +217,24 @@ func parse(fs *flag.FlagSet, env Env, args []string, want int) ([]string, error)
 		return nil, usagef("too many arguments (%s); see 'imagebeam %s -h'", strings.Join(pos, " "), fs.Name())
 	}
 	return pos, nil
+}
+
+// endedByDoubleDash reports whether fs.Parse(args), which left rest,
+// stopped at the terminator "--" rather than at a positional argument or
+// the end: "--" was the last argument it consumed, and not as the value of
+// the flag before it (--name --).
+func endedByDoubleDash(fs *flag.FlagSet, args, rest []string) bool {
+	i := len(args) - len(rest) - 1
+	if i < 0 || args[i] != "--" {
+		return false
+	}
+	if i > 0 && strings.HasPrefix(args[i-1], "-") && !strings.Contains(args[i-1], "=") {
+		if f := fs.Lookup(strings.TrimLeft(args[i-1], "-")); f != nil {
+			b, isBool := f.Value.(interface{ IsBoolFlag() bool })
+			return isBool && b.IsBoolFlag()
+		}
+	}
+	return true
 }
 
 // override sets *dst to v when the flag name was given on the command
@@ -263,11 +283,18 @@ func (b *brokerFlags) config(set map[string]bool, saved config.Broker) transfer.
 	return cfg
 }
 
-// loadSettings reads the shared settings file.
-func loadSettings() (*config.Settings, error) {
+// loadSettings reads the shared settings file, and warns on stderr when it
+// holds a password that other users can read.
+func loadSettings(env Env) (*config.Settings, error) {
 	path, err := config.Path()
 	if err != nil {
 		return config.Default(), nil
 	}
-	return config.Load(path)
+	s, err := config.Load(path)
+	if err == nil {
+		if w := s.ExposureWarning(path); w != "" {
+			fmt.Fprintln(env.Stderr, "warning: "+w)
+		}
+	}
+	return s, err
 }

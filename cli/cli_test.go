@@ -308,3 +308,77 @@ func TestSendRunsThePipelineUnlessRaw(t *testing.T) {
 		t.Fatalf("device got %+v", got)
 	}
 }
+
+// With OUT "-" the JPEG goes to the command's standard output, alone: the
+// summary goes to standard error, where it cannot corrupt a pipe.
+func TestConvertToStandardOutputWritesOnlyTheJPEG(t *testing.T) {
+	in := writePNG(t, 64, 48)
+	r := run("convert", in, "-", "--width", "32", "--height", "24")
+	if r.code != 0 {
+		t.Fatalf("got %+v", r)
+	}
+	cfg, err := jpeg.DecodeConfig(strings.NewReader(r.stdout))
+	if err != nil || cfg.Width != 32 || cfg.Height != 24 {
+		t.Fatalf("standard output is not the 32×24 JPEG alone: %+v, %v (%d bytes)", cfg, err, len(r.stdout))
+	}
+	if _, err := jpeg.Decode(strings.NewReader(r.stdout)); err != nil {
+		t.Fatalf("standard output does not decode: %v", err)
+	}
+	if !strings.HasSuffix(r.stdout, "\xff\xd9") {
+		t.Errorf("standard output has bytes after the JPEG's end: %q", r.stdout[max(0, len(r.stdout)-80):])
+	}
+	if !strings.HasPrefix(r.stderr, "-: 32×24 JPEG") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("stderr %q, want the one-line summary", r.stderr)
+	}
+}
+
+// After "--" every argument is positional, even one that starts with "-".
+func TestDoubleDashEndsTheFlags(t *testing.T) {
+	data, err := os.ReadFile(writePNG(t, 64, 48))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("-in.png", data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"convert", "--", "-in.png", "-out.jpg"},
+		{"convert", "--width", "32", "--", "-in.png", "-out.jpg"},
+		{"convert", "-in.png", "--", "-out.jpg"}, // -in.png is a flag here
+	} {
+		os.Remove("-out.jpg")
+		r := run(args...)
+		_, statErr := os.Stat("-out.jpg")
+		wantOK := args[1] != "-in.png"
+		if wantOK && (r.code != 0 || statErr != nil) {
+			t.Errorf("%q: got %+v, -out.jpg: %v", args, r, statErr)
+		}
+		if !wantOK && (r.code != ExitUsage || !strings.Contains(r.stderr, "-in.png")) {
+			t.Errorf("%q: got %+v, want the unknown flag -in.png named", args, r)
+		}
+	}
+}
+
+func TestParseTreatsEverythingAfterDoubleDashAsPositional(t *testing.T) {
+	env := Env{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+	tests := []struct {
+		args     []string
+		wantPos  []string
+		wantName string
+	}{
+		{[]string{"--", "-a", "--", "b"}, []string{"-a", "--", "b"}, ""},
+		{[]string{"x", "--name", "n", "--", "-y"}, []string{"x", "-y"}, "n"},
+		{[]string{"--name", "--", "x"}, []string{"x"}, "--"}, // "--" as a flag's value
+		{[]string{"--name=--", "--", "-x"}, []string{"-x"}, "--"},
+	}
+	for _, tt := range tests {
+		fs := newFlags("test", "", "")
+		name := fs.String("name", "", "")
+		fs.Bool("v", false, "")
+		pos, err := parse(fs, env, tt.args, -1)
+		if err != nil || strings.Join(pos, "|") != strings.Join(tt.wantPos, "|") || *name != tt.wantName {
+			t.Errorf("%q: positional %q, name %q, err %v; want %q, %q", tt.args, pos, *name, err, tt.wantPos, tt.wantName)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 
 	"imagebeam/codec"
 	"imagebeam/config"
@@ -66,7 +65,7 @@ func runConvert(ctx context.Context, env Env, args []string) error {
 	}
 	dev := config.DefaultDevice()
 	if *device != "" {
-		settings, err := loadSettings()
+		settings, err := loadSettings(env)
 		if err != nil {
 			return err
 		}
@@ -82,17 +81,23 @@ func runConvert(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(pos[1], res.JPEG); err != nil {
+	summary := env.Stdout
+	if pos[1] == "-" {
+		// The JPEG has standard output to itself, so a pipe gets a clean file.
+		summary = env.Stderr
+	}
+	if err := writeFileAtomic(env, pos[1], res.JPEG); err != nil {
 		return fmt.Errorf("%w: %v", errBadInput, err)
 	}
-	fmt.Fprintf(env.Stdout, "%s: %s\n", pos[1], res.Summary())
+	fmt.Fprintf(summary, "%s: %s\n", pos[1], res.Summary())
 	return nil
 }
 
-// writeFileAtomic replaces path only once the new content is complete.
-func writeFileAtomic(path string, data []byte) error {
+// writeFileAtomic replaces path only once the new content is complete;
+// "-" is the command's standard output.
+func writeFileAtomic(env Env, path string, data []byte) error {
 	if path == "-" {
-		_, err := os.Stdout.Write(data)
+		_, err := env.Stdout.Write(data)
 		return err
 	}
 	if err := atomicfile.Write(path, data, 0o644); err != nil {

@@ -170,6 +170,7 @@ type Broker struct {
 	server    *mqtt.Server
 	addr      string
 	cert      *serverCert // nil for plain TCP
+	local     string      // LoopbackURL
 	closeOnce sync.Once
 }
 
@@ -258,7 +259,15 @@ func start(opts Options, plainLoopback bool) (*Broker, error) {
 		server.Close()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	return &Broker{server: server, addr: ln.Addr().String(), cert: cert}, nil
+	b := &Broker{server: server, addr: ln.Addr().String(), cert: cert}
+	host, port, _ := net.SplitHostPort(b.addr)
+	switch ip := net.ParseIP(host); {
+	case cert == nil || (g.plainLoopback && isLoopback(host)):
+		b.local = "tcp://" + b.addr
+	case g.plainLoopback && ip != nil && ip.IsUnspecified():
+		b.local = "tcp://" + net.JoinHostPort("127.0.0.1", port)
+	}
+	return b, nil
 }
 
 func listenError(addr string, err error) error {
@@ -303,6 +312,13 @@ func (b *Broker) URL() string {
 	}
 	return "tcp://" + b.addr
 }
+
+// LoopbackURL is a plain-TCP URL for clients on this computer: URL when
+// the broker speaks plain TCP, tcp://127.0.0.1:port when it speaks TLS on
+// all interfaces (loopback peers may skip TLS), and "" when every client
+// must use TLS (TLS on loopback asked for, or a listener bound to one
+// LAN address, which loopback cannot reach).
+func (b *Broker) LoopbackURL() string { return b.local }
 
 // Fingerprint is the SHA-256 fingerprint of the broker's TLS certificate
 // (colon-separated hex, as openssl shows it), for devices to pin or users

@@ -53,8 +53,8 @@ func wait(t *testing.T, tok paho.Token) {
 
 func TestPublishedMessageReachesSubscriber(t *testing.T) {
 	b := startBroker(t, Options{})
-	if !strings.HasPrefix(b.URL(), "tcp://127.0.0.1:") || strings.HasSuffix(b.Addr(), ":0") {
-		t.Fatalf("URL %q / Addr %q do not name the bound port", b.URL(), b.Addr())
+	if !strings.HasPrefix(b.URL(), "tcp://127.0.0.1:") || strings.HasSuffix(b.Addr(), ":0") || b.LoopbackURL() != b.URL() {
+		t.Fatalf("URL %q / Addr %q / LoopbackURL %q do not name the bound port", b.URL(), b.Addr(), b.LoopbackURL())
 	}
 	c, err := connect(t, b.URL(), "", "")
 	if err != nil {

@@ -86,8 +86,8 @@ func TestGeneratedCertificate(t *testing.T) {
 		t.Fatalf("URL %q, created %v: want ssl:// and a new certificate", b.URL(), b.CertCreated())
 	}
 	certFile := filepath.Join(dir, GeneratedCertName)
-	if b.CertFile() != certFile {
-		t.Fatalf("CertFile %q, want %q", b.CertFile(), certFile)
+	if b.CertFile() != certFile || b.LoopbackURL() != "" {
+		t.Fatalf("CertFile %q, LoopbackURL %q; want %q and none (TLS asked for on loopback)", b.CertFile(), b.LoopbackURL(), certFile)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, GeneratedKeyName)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file: %v, mode %v; want 0600", err, fi.Mode().Perm())
@@ -170,7 +170,10 @@ func TestLoopbackPeerMaySkipTLSOnALabListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	plain, err := connect(t, "tcp://"+b.Addr(), "lab", "secret")
+	if b.LoopbackURL() != "tcp://"+b.Addr() {
+		t.Fatalf("LoopbackURL %q, want tcp://%s", b.LoopbackURL(), b.Addr())
+	}
+	plain, err := connect(t, b.LoopbackURL(), "lab", "secret")
 	if err != nil {
 		t.Fatalf("plain TCP from this computer: %v", err)
 	}

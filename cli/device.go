@@ -99,23 +99,87 @@ func simulate(ctx context.Context, env Env, link simdevice.Link, opts simdevice.
 }
 
 func runBroker(ctx context.Context, env Env, args []string) error {
-	fs := newFlags("broker", "", "Run ImageBeam's embedded MQTT broker until interrupted. Beyond loopback\n(e.g. --listen 0.0.0.0:1883 for devices on the lab network) a login is required.")
+	fs := newFlags("broker", "", `Run ImageBeam's embedded MQTT broker until interrupted.
+
+Beyond loopback (e.g. --listen 0.0.0.0:1883 for devices on the lab network) a
+login is required and the broker speaks TLS: with --tls-cert/--tls-key, or with
+a self-signed certificate it makes once and keeps next to the settings file
+(broker-cert.pem, key broker-key.pem readable by you only). It prints the
+certificate's SHA-256 fingerprint for devices to pin, or give them the
+certificate file as their CA. Clients on this computer may still connect
+without TLS on tcp://127.0.0.1:PORT.
+
+The --username login may use every topic (ImageBeam uses it). --device-logins
+adds one login per device, limited to that device's topics: a JSON file
+  [{"username": "bench3", "password": "…", "to_device": "lab/bench3/in",
+    "from_device": "lab/bench3/out"}]
+A device login may subscribe only to to_device and publish only to from_device.
+Passwords are never printed.
+
+Every client must finish CONNECT within 10 s and send packets of at most
+--max-packet-size bytes; connections beyond --max-connections are closed at once.`)
 	listen := fs.String("listen", broker.DefaultListen, "`address` to listen on")
 	user := fs.String("username", "", "login `name` clients must give")
 	pass := fs.String("password", "", "login `password` (or IMAGEBEAM_PASSWORD)")
+	useTLS := fs.Bool("tls", false, "speak TLS on a loopback address too (beyond loopback it always does)")
+	certFile := fs.String("tls-cert", "", "TLS certificate `file` (PEM) to present instead of the self-signed one; with --tls-key")
+	keyFile := fs.String("tls-key", "", "`file` with the private key (PEM) of --tls-cert")
+	logins := fs.String("device-logins", "", "JSON `file` of device logins, each limited to its device's two topics")
+	maxPacket := fs.Int("max-packet-size", broker.DefaultMaxPacketSize, "largest MQTT packet a client may send, in `bytes`")
+	maxConns := fs.Int("max-connections", broker.DefaultMaxConnections, "most open client `connections`; more are closed at once")
 	if _, err := parse(fs, env, args, 0); err != nil {
 		return err
 	}
 	if *pass == "" {
 		*pass = os.Getenv("IMAGEBEAM_PASSWORD")
 	}
-	err := broker.Run(ctx, broker.Options{Listen: *listen, Username: *user, Password: *pass}, func(b *broker.Broker) {
-		fmt.Fprintf(env.Stderr, "ImageBeam broker listening on %s (Ctrl-C stops it)\n", b.URL())
-	})
+	if *maxPacket < 1 || *maxConns < 1 {
+		return usagef("--max-packet-size and --max-connections must be at least 1")
+	}
+	opts := broker.Options{
+		Listen: *listen, Username: *user, Password: *pass,
+		TLS: *useTLS, CertFile: *certFile, KeyFile: *keyFile,
+		MaxPacketSize: *maxPacket, MaxConnections: *maxConns,
+	}
+	if *logins != "" {
+		var err error
+		if opts.DeviceLogins, err = broker.LoadDeviceLogins(*logins); err != nil {
+			return brokerError(err)
+		}
+	}
+	err := broker.Run(ctx, opts, func(b *broker.Broker) { brokerStarted(env.Stderr, b, opts) })
 	if ctx.Err() != nil {
 		return nil // interrupted is how a broker normally ends
 	}
+	return brokerError(err)
+}
+
+// brokerError makes the broker's bad options (TLS files, device logins,
+// limits) bad usage, exit 2, like a bad --listen.
+func brokerError(err error) error {
+	if errors.Is(err, broker.ErrBadOptions) {
+		return usagef("%v", err)
+	}
 	return err
+}
+
+// brokerStarted prints where clients connect and how devices recognise the
+// broker; never a password.
+func brokerStarted(w io.Writer, b *broker.Broker, opts broker.Options) {
+	fmt.Fprintf(w, "ImageBeam broker listening on %s (Ctrl-C stops it)\n", b.URL())
+	if fp := b.Fingerprint(); fp != "" {
+		made := ""
+		if b.CertCreated() {
+			made = ", made now"
+		}
+		fmt.Fprintf(w, "TLS certificate %s%s; give it to devices as their CA, or pin its\nSHA-256 fingerprint %s\n", b.CertFile(), made, fp)
+	}
+	if u := b.LoopbackURL(); u != "" && u != b.URL() {
+		fmt.Fprintf(w, "clients on this computer may also connect without TLS on %s\n", u)
+	}
+	for _, d := range opts.DeviceLogins {
+		fmt.Fprintf(w, "device login %s\n", d)
+	}
 }
 
 func runDemo(ctx context.Context, env Env, args []string) error {

@@ -17,6 +17,7 @@ import (
 	"imagebeam/broker"
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/internal/redact"
 	"imagebeam/internal/buildinfo"
 	"imagebeam/simdevice"
 	"imagebeam/transfer"
@@ -138,8 +139,9 @@ func ExitCode(err error) int {
 // errBadInput marks input the user must fix (an unreadable image, say).
 var errBadInput = errors.New("bad input")
 
+// oneLine is err as one line, without any login a URL in it carries.
 func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
+	return redact.Text(strings.Join(strings.Fields(err.Error()), " "))
 }
 
 func usage(w io.Writer) {

@@ -64,7 +64,7 @@ func runSimulate(ctx context.Context, env Env, args []string) error {
 			return err
 		}
 	}
-	settings, err := loadSettings()
+	settings, err := loadSettings(env)
 	if err != nil {
 		return err
 	}

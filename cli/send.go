@@ -86,7 +86,7 @@ func runSend(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	set := setFlags(fs)
-	settings, err := loadSettings()
+	settings, err := loadSettings(env)
 	if err != nil {
 		return err
 	}

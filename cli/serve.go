@@ -14,6 +14,7 @@ import (
 
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/internal/redact"
 	"imagebeam/server"
 	"imagebeam/transfer"
 )
@@ -59,7 +60,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if *token == "" {
 		*token = os.Getenv("IMAGEBEAM_TOKEN")
 	}
-	settings, err := loadSettings()
+	settings, err := loadSettings(env)
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	d := devices[0]
 	fmt.Fprintf(env.Stdout, "listening on http://%s\n", ln.Addr())
 	fmt.Fprintf(env.Stderr, "default device %q (%s → %s) via %s; %d devices; queue %d per device\n",
-		d.Name, d.ToDevice, d.FromDevice, brokerCfg.URL, len(devices), *queue)
+		d.Name, d.ToDevice, d.FromDevice, redact.URL(brokerCfg.URL), len(devices), *queue)
 	if *token == "" && !isLoopback(ln.Addr()) {
 		fmt.Fprintf(env.Stderr, "warning: listening beyond loopback without --token: anyone who reaches %s can send images to the devices\n", ln.Addr())
 	}

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"imagebeam/internal/redact"
 )
 
 var errTooManyRedirects = errors.New("too many redirects")
@@ -19,7 +21,7 @@ var errTooManyRedirects = errors.New("too many redirects")
 func fetch(ctx context.Context, rawURL string, lo LoadOptions) ([]byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: %q is not an http or https URL", ErrFetch, rawURL)
+		return nil, fmt.Errorf("%w: %q is not an http or https URL", ErrFetch, redact.URL(rawURL))
 	}
 	host := u.Host
 	client := lo.HTTPClient

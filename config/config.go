@@ -9,11 +9,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
 	"imagebeam/codec"
 	"imagebeam/internal/atomicfile"
+	"imagebeam/internal/redact"
 	"imagebeam/transfer"
 )
 
@@ -273,6 +275,37 @@ func Load(path string) (*Settings, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
+}
+
+// HoldsSecret reports whether the settings hold a password: the broker's,
+// or a login written into the broker URL.
+func (s *Settings) HoldsSecret() bool {
+	return s.Broker.Password != "" || redact.URL(s.Broker.URL) != s.Broker.URL
+}
+
+// ExposureWarning returns one sentence when the settings file at path holds
+// a password and other users of the computer can read it, naming the
+// command that fixes it; "" otherwise. ImageBeam writes the file 0600, so
+// this only happens to a file written or copied by hand. Windows keeps no
+// such mode bits (the file is in the user's own profile folder).
+func (s *Settings) ExposureWarning(path string) string {
+	if runtime.GOOS == "windows" || !s.HoldsSecret() {
+		return ""
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s holds a broker password and other users can read it (mode %04o); fix it with: chmod 600 %s",
+		path, fi.Mode().Perm(), shellQuote(path))
+}
+
+// shellQuote quotes p for a POSIX shell when it needs it.
+func shellQuote(p string) string {
+	if p != "" && strings.Trim(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+~") == "" {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
 }
 
 // Save writes the settings atomically (a temporary file renamed over the

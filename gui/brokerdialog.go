@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"imagebeam/broker"
 	"imagebeam/config"
+	"imagebeam/internal/redact"
 	"imagebeam/transfer"
 )
 
@@ -67,6 +69,9 @@ func newBrokerForm(g *GUI, b config.Broker) *brokerForm {
 	f.lan.SetChecked(host != "" && host != "127.0.0.1" && host != "localhost" && host != "::1")
 	f.lanAddr = widget.NewLabel("")
 	f.lanAddr.Wrapping = fyne.TextWrapWord
+	// A login written into the URL moves to the login fields, where the
+	// password is masked; saving keeps it there.
+	b = moveURLLogin(b)
 	f.url = entry(b.URL, "tcp://10.0.0.5:1883, ssl://broker.lab:8883, ws://…, wss://…")
 	f.user = entry(b.Username, "optional")
 	f.pass = widget.NewPasswordEntry()
@@ -229,7 +234,7 @@ func (f *brokerForm) testConnection() {
 		f.say("The built-in broker starts with these settings when you save.", widget.MediumImportance)
 		return
 	}
-	f.say("Connecting to "+cfg.URL+"…", widget.MediumImportance)
+	f.say("Connecting to "+redact.URL(cfg.URL)+"…", widget.MediumImportance)
 	f.test.Disable()
 	go func() {
 		ctx, cancel := context.WithTimeout(f.g.ctx, 10*time.Second)
@@ -245,7 +250,7 @@ func (f *brokerForm) testConnection() {
 				f.say("Failed: "+err.Error(), widget.DangerImportance)
 				return
 			}
-			f.say("Connected to "+cfg.URL+": the broker accepted the login and the subscription.", widget.SuccessImportance)
+			f.say("Connected to "+redact.URL(cfg.URL)+": the broker accepted the login and the subscription.", widget.SuccessImportance)
 		})
 	}()
 }
@@ -280,4 +285,20 @@ func (g *GUI) applyBroker(b config.Broker) error {
 	}
 	g.backend.restart(b)
 	return nil
+}
+
+// moveURLLogin moves a user name and password written into the broker URL
+// (tcp://user:pw@host) into the profile's login fields, unless those are
+// set already, and leaves the URL without them.
+func moveURLLogin(b config.Broker) config.Broker {
+	u, err := url.Parse(b.URL)
+	if err != nil || u.User == nil {
+		return b
+	}
+	if b.Username == "" && b.Password == "" {
+		b.Username = u.User.Username()
+		b.Password, _ = u.User.Password()
+	}
+	b.URL = redact.URL(b.URL)
+	return b
 }

@@ -72,7 +72,8 @@ type GUI struct {
 
 	cfgPath   string
 	settings  *config.Settings
-	saveBlock error // the settings file could not be read: do not overwrite it
+	saveBlock error  // the settings file could not be read: do not overwrite it
+	exposed   string // the settings file holds a password others can read
 
 	backend *backend
 	conn    *connIndicator
@@ -130,6 +131,9 @@ func New(a fyne.App, opts Options) *GUI {
 
 	g.backend = newBackend(g)
 	g.backend.start(g.settings.Broker)
+	if g.exposed != "" {
+		g.conn.setSettingsProblem(errors.New(g.exposed))
+	}
 	if g.saveBlock != nil {
 		g.conn.setSettingsProblem(g.saveBlock)
 	}
@@ -224,6 +228,7 @@ func (g *GUI) loadSettings() {
 		return
 	}
 	g.settings = s
+	g.exposed = s.ExposureWarning(g.cfgPath)
 	if errors.Is(statErr, os.ErrNotExist) {
 		s.Broker = config.Broker{Builtin: true, Listen: config.DefaultListen}
 		s.Devices = append(s.Devices, simulatedDevice())

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"imagebeam/codec"
 	"imagebeam/config"
@@ -653,5 +655,77 @@ func TestUnreadableSettingsAreShownAndNotOverwritten(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(h.g.cfgPath); !bytes.Equal(got, broken) {
 		t.Errorf("the settings file was changed to %q", got)
+	}
+}
+
+// allText collects every text o draws: labels, entries, rich text, at any
+// depth of containers and widgets.
+func allText(o fyne.CanvasObject) string {
+	var b strings.Builder
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch x := o.(type) {
+		case *canvas.Text:
+			b.WriteString(x.Text + "\n")
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			if e, ok := x.(*widget.Entry); ok && !e.Password {
+				b.WriteString(e.Text + "\n") // the text, also where the renderer scrolls it away
+			}
+			for _, c := range test.WidgetRenderer(x).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	return b.String()
+}
+
+func TestWindowShowsNoBrokerPassword(t *testing.T) {
+	const secret = "Gui-Br0ker-Pw-1e77c3"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: every route shows an error
+	h := newHarness(t, func(cfg string) {
+		s := config.Default()
+		s.Broker = config.Broker{URL: "tcp://lab:" + secret + "@" + addr}
+		bench := config.DefaultDevice()
+		bench.Name = "Bench 1"
+		s.Devices = []config.Device{bench}
+		if err := s.Save(cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(cfg, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	c := h.g.conn
+	h.waitFor("the error state", func() bool { return c.state == connError })
+	if !strings.Contains(c.banner.Text, "chmod 600") {
+		t.Errorf("no warning about the readable settings file: %q", c.banner.Text)
+	}
+	h.load(writeJPEG(t, h.dir, "photo.jpg", 320, 240))
+	v := h.sendAndWait()
+	var seen strings.Builder
+	seen.WriteString(allText(h.g.win.Content()) + allText(v.card) + strings.Join(v.log.lines, "\n"))
+	for _, e := range h.g.history.store.entries {
+		seen.WriteString(e.Error + e.Source + "\n")
+	}
+	f := newBrokerForm(h.g, h.g.settings.Broker)
+	seen.WriteString(allText(f.box))
+	if f.pass.Text != secret || f.user.Text != "lab" {
+		t.Errorf("the broker dialog did not move the URL's login to its fields: user %q", f.user.Text)
+	}
+	if strings.Contains(seen.String(), secret) {
+		t.Fatalf("the window shows the broker password:\n%s", seen.String())
+	}
+	if !strings.Contains(seen.String(), "tcp://"+addr) {
+		t.Fatalf("the window does not name the broker at all:\n%s", seen.String())
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -157,11 +156,7 @@ func (p *preview) urlBar() fyne.CanvasObject {
 }
 
 func queueLabel(i int, src string) string {
-	name := src
-	if !codec.IsURL(src) {
-		name = filepath.Base(src)
-	}
-	return fmt.Sprintf("%d. %s", i+1, name)
+	return fmt.Sprintf("%d. %s", i+1, sourceName(src))
 }
 
 // enqueue adds sources to the queue and loads the first of them.
@@ -355,11 +350,7 @@ type loaded struct {
 func (p *preview) load(src string) {
 	p.loadGen++
 	gen := p.loadGen
-	name := src
-	if !codec.IsURL(src) {
-		name = filepath.Base(src)
-	}
-	p.setBusy(fmt.Sprintf("Loading %s…", name))
+	p.setBusy(fmt.Sprintf("Loading %s…", sourceName(src)))
 	opts, err := p.deviceOptions(p.previewDevice())
 	if err != nil {
 		opts = codec.Options{}
@@ -382,7 +373,7 @@ func (p *preview) load(src string) {
 			}
 			p.setBusy("")
 			if out.err != nil {
-				p.showError(fmt.Errorf("could not load %s: %w", name, out.err))
+				p.showError(fmt.Errorf("could not load %s: %w", sourceName(src), out.err))
 				return
 			}
 			p.img, p.source = out.img, out.source
@@ -446,11 +437,7 @@ func (p *preview) apply(out loaded) {
 	p.outImage.Refresh()
 	r := out.result
 	info := p.img.Info()
-	name := p.source
-	if !codec.IsURL(name) {
-		name = filepath.Base(name)
-	}
-	p.srcInfo.SetText(fmt.Sprintf("%s\n%d×%d %s, %s", name, info.Width, info.Height, info.Format, humanBytes(info.Bytes)))
+	p.srcInfo.SetText(fmt.Sprintf("%s\n%d×%d %s, %s", sourceName(p.source), info.Width, info.Height, info.Format, humanBytes(info.Bytes)))
 	how := "re-encoded"
 	if !r.Reencoded {
 		how = "sent as is"

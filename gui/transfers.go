@@ -19,6 +19,7 @@ import (
 
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/internal/redact"
 	"imagebeam/simdevice"
 	"imagebeam/transfer"
 )
@@ -170,9 +171,11 @@ func (g *GUI) newTransferView(d config.Device, image []byte, source string, rese
 	return v
 }
 
+// sourceName is how the window names where an image came from: a file's
+// base name, or a URL without the login it may carry.
 func sourceName(src string) string {
 	if src == "" || codec.IsURL(src) {
-		return src
+		return redact.URL(src)
 	}
 	return filepath.Base(src)
 }
@@ -262,7 +265,7 @@ func (g *GUI) startTransfer(d config.Device, image []byte, source string, resend
 	} else {
 		events = transfer.StartSend(ctx, job)
 	}
-	entry := historyEntry{Device: d.Name, Source: source, Bytes: len(image), SHA256: v.sha, Resend: resend, Time: v.started}
+	entry := historyEntry{Device: d.Name, Source: redact.URL(source), Bytes: len(image), SHA256: v.sha, Resend: resend, Time: v.started}
 	go consume(events, uiInterval, func(s progressSnap) {
 		if s.final {
 			cancel()

@@ -8,6 +8,7 @@ import (
 
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/internal/redact"
 	"imagebeam/transfer"
 )
 
@@ -68,7 +69,7 @@ func statusFor(err error) (int, string) {
 	if err == nil {
 		return http.StatusOK, ""
 	}
-	msg := strings.Join(strings.Fields(err.Error()), " ")
+	msg := redact.Text(strings.Join(strings.Fields(err.Error()), " "))
 	if errors.Is(err, transfer.ErrCanceled) || errors.Is(err, context.Canceled) {
 		msg = "the server shut down before the transfer finished; the device may hold a partial image"
 	}

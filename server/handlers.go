@@ -14,6 +14,7 @@ import (
 
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/internal/redact"
 )
 
 // getImage is the old service's endpoint: GET /image?url=…[&device=NAME].
@@ -207,10 +208,7 @@ func (s *Server) getDevices(w http.ResponseWriter, r *http.Request) {
 			Image: c.Image, Queued: waiting, Sending: sending,
 		}
 	}
-	broker := s.opts.Broker.URL
-	if u, err := url.Parse(broker); err == nil {
-		broker = u.Redacted()
-	}
+	broker := redact.URL(s.opts.Broker.URL)
 	writeJSON(w, http.StatusOK, struct {
 		Broker  string       `json:"broker"`
 		Devices []deviceInfo `json:"devices"`

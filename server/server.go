@@ -19,6 +19,7 @@ import (
 
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/internal/redact"
 	"imagebeam/transfer"
 )
 
@@ -422,6 +423,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError answers {"error": msg}, with "imageData": 0 on /image as the
 // old service's callers expect.
 func writeError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	msg = redact.Text(msg)
 	info(r).err = msg
 	if r.URL.Path == "/image" {
 		writeJSON(w, status, imageAnswer{ImageData: 0, Error: msg})

@@ -5,6 +5,7 @@ package redact
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -52,4 +53,18 @@ func Secrets(s string, secrets ...string) string {
 		}
 	}
 	return s
+}
+
+// loginInText matches the user-info of a URL inside free text: a scheme,
+// "://", then anything up to an '@' that is not a space or a quote.
+var loginInText = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://)[^\s@"'<>]*@`)
+
+// Text removes the user-info of every URL in s, wherever it stands (an
+// error that quotes a path that looks like a URL, a library's message): the
+// last line of defence before text leaves the program.
+func Text(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return loginInText.ReplaceAllString(s, "$1")
 }

@@ -29,3 +29,16 @@ func TestSecretsReplacesEveryOccurrence(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+func TestTextRemovesEveryLogin(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"stat ftp://me:pw@127.0.0.1:1/a.jpg: no such file", "stat ftp://127.0.0.1:1/a.jpg: no such file"},
+		{`broker "tcp://a:b@h:1" and "ssl://c@d:2" refused`, `broker "tcp://h:1" and "ssl://d:2" refused`},
+		{"mail me@example.org", "mail me@example.org"},
+		{"no URL here", "no URL here"},
+	} {
+		if got := Text(c.in); got != c.want {
+			t.Errorf("Text(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -43,7 +43,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	from := fs.String("from-device", def.FromDevice, "`topic` the default device answers on")
 	token := fs.String("token", "", "require \"Authorization: Bearer `TOKEN`\" (better: set IMAGEBEAM_TOKEN, which ps cannot show)")
 	var cors listFlag
-	fs.Var(&cors, "cors", "allow browser pages from this `origin` (scheme://host[:port]) with credentials; repeatable")
+	fs.Var(&cors, "cors", "allow browser pages from this `origin` (scheme://host[:port]) with credentials; repeatable (pages of every other origin get 403)")
+	var hosts listFlag
+	fs.Var(&hosts, "host", "also answer requests that call this server by this host `name` (besides IP addresses, localhost and this computer's name); repeatable")
 	queue := fs.Int("queue", server.DefaultQueueLimit, "transfers that may wait per device; one more is answered 429")
 	maxBody := fs.Int64("max-body", server.DefaultMaxBody, "largest upload in `bytes`")
 	history := fs.Int("history", server.DefaultHistory, "finished transfers kept for GET /transfers/{id}")
@@ -75,7 +77,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	srv, err := server.New(server.Options{
 		Broker: brokerCfg, Devices: devices, Default: devices[0].Name,
-		Token: *token, CORS: cors, QueueLimit: *queue, MaxBody: *maxBody, History: *history,
+		Token: *token, CORS: cors, Hosts: serveHosts(hosts, *listen), QueueLimit: *queue, MaxBody: *maxBody, History: *history,
 		Load:      codec.LoadOptions{FetchTimeout: *fetchTimeout, MaxPixels: *maxPixels},
 		AccessLog: func(e server.AccessEntry) { logRequest(log, e) },
 	})
@@ -193,6 +195,23 @@ func serveDevices(settings *config.Settings, name string, set map[string]bool, t
 		}
 	}
 	return out, nil
+}
+
+// serveHosts are the host names serve answers to besides IP addresses and
+// localhost: the --host names, the --listen host when it is a name, and
+// this computer's name (which no DNS-rebinding page can use).
+func serveHosts(flagged []string, listen string) []string {
+	hosts := append([]string(nil), flagged...)
+	if h, _, err := net.SplitHostPort(listen); err == nil && h != "" && net.ParseIP(h) == nil {
+		hosts = append(hosts, h)
+	}
+	if name, err := os.Hostname(); err == nil && name != "" {
+		hosts = append(hosts, name)
+		if short, _, ok := strings.Cut(name, "."); ok {
+			hosts = append(hosts, short)
+		}
+	}
+	return hosts
 }
 
 // logRequest writes one access-log line: never the query (an image URL may

@@ -68,8 +68,13 @@ type Options struct {
 	// Token, when set, is required as "Authorization: Bearer TOKEN".
 	Token string
 	// CORS lists the origins (scheme://host[:port]) whose browser pages may
-	// call the API, with credentials. "*" is refused.
+	// call the API, with credentials. "*" is refused. Requests from every
+	// other origin are refused (403).
 	CORS []string
+	// Hosts are the host names, besides IP addresses and localhost, that
+	// requests may name in their Host header (this computer's name, say);
+	// others get 403, which stops DNS-rebinding pages.
+	Hosts []string
 	// QueueLimit is how many transfers may wait per device; 0 means
 	// DefaultQueueLimit. One more is answered 429.
 	QueueLimit int
@@ -107,6 +112,7 @@ type Server struct {
 	devices  []*device // Options.Devices order, default first
 	byName   map[string]*device
 	origins  map[string]bool
+	hosts    map[string]bool // Options.Hosts, lower case
 	tokenSum [32]byte
 	handler  http.Handler
 
@@ -162,6 +168,7 @@ func New(opts Options) (*Server, error) {
 		opts:    opts,
 		byName:  map[string]*device{},
 		origins: map[string]bool{},
+		hosts:   map[string]bool{},
 		queues:  map[string]*queue{},
 		jobs:    map[string]*job{},
 		prep:    make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
@@ -195,6 +202,13 @@ func New(opts Options) (*Server, error) {
 		}
 		s.origins[n] = true
 	}
+	for _, h := range opts.Hosts {
+		h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
+		if h == "" || strings.ContainsAny(h, ":/ ") {
+			return nil, fmt.Errorf("%w: host name %q is not a plain name such as labpc or labpc.example.org", ErrOptions, h)
+		}
+		s.hosts[h] = true
+	}
 	if opts.Token != "" {
 		s.tokenSum = sha256.Sum256([]byte(opts.Token))
 	}
@@ -210,7 +224,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "there is no such endpoint: see GET /image, POST /image, GET /devices, GET /transfers/{id}")
 	})
-	s.handler = s.logged(s.cors(s.authorized(mux)))
+	s.handler = s.logged(s.browserGuard(s.cors(s.authorized(mux))))
 	return s, nil
 }
 

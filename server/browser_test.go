@@ -1,0 +1,93 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"imagebeam/config"
+	"imagebeam/transfer"
+)
+
+// browserCall makes one request the way a browser (or curl) would: Host
+// overrides the Host header; header holds name/value pairs.
+func (f *fixture) browserCall(method, path, host string, header ...string) (int, http.Header, string) {
+	f.t.Helper()
+	var body io.Reader
+	if method == "POST" {
+		body = strings.NewReader("hello") // a cross-site form or text/plain POST
+	}
+	req, err := http.NewRequest(method, f.base+path, body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// TestWebPagesCannotDriveOrReadTheServer: with the default settings
+// (loopback, no token) a web page the user visits must not be able to send
+// images (a cross-site POST, an <img> on GET /image?url=) nor read the API
+// through DNS rebinding, while clients that send no Origin keep working.
+func TestWebPagesCannotDriveOrReadTheServer(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	url := startEmbedded(t)
+	dev := testDevice("bench")
+	device := startSim(t, url, dev, false)
+	f := newFixture(t, Options{Broker: transfer.BrokerConfig{URL: url}, Devices: []config.Device{dev},
+		CORS: []string{"https://lab.example.org"}, Hosts: []string{"labpc"}})
+	id := f.postAsync(ctx, "bench", pngImage(32, 32, 1, false)) // a script's upload: no Origin
+	received(ctx, t, device)
+	f.waitDone(ctx, id)
+	_, port, _ := strings.Cut(strings.TrimPrefix(f.base, "http://"), ":")
+
+	imageURL := "/image?url=" + f.images + "/photo.png"
+	cases := []struct {
+		name, method, path, host string
+		header                   []string
+		want                     int
+	}{
+		{"cross-site text/plain POST", "POST", "/image", "", []string{"Origin", "https://evil.example", "Content-Type", "text/plain"}, 403},
+		{"POST from a sandboxed page", "POST", "/image", "", []string{"Origin", "null"}, 403},
+		{"<img> on the old call", "GET", imageURL, "", []string{"Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "no-cors"}, 403},
+		{"same-site page on another port", "GET", imageURL, "", []string{"Sec-Fetch-Site", "same-site"}, 403},
+		{"DNS rebinding reads the transfers", "GET", "/transfers", "rebind.evil.example:" + port, nil, 403},
+		{"DNS rebinding reads the events", "GET", "/transfers/" + id + "/events", "rebind.evil.example", nil, 403},
+		{"cross-site fetch of the devices", "GET", "/devices", "", []string{"Origin", "https://evil.example"}, 403},
+		{"cross-site event stream", "GET", "/transfers/" + id + "/events", "", []string{"Origin", "https://evil.example"}, 403},
+		{"preflight from another site", "OPTIONS", "/image", "", []string{"Origin", "https://evil.example", "Access-Control-Request-Method", "POST"}, 403},
+		{"curl by IP", "GET", "/devices", "", nil, 200},
+		{"curl by localhost", "GET", "/transfers", "localhost:" + port, nil, 200},
+		{"IPv6 loopback", "GET", "/transfers", "[::1]:" + port, nil, 200},
+		{"a LAN address", "GET", "/transfers", "10.0.0.5:5000", nil, 200},
+		{"a name given with --host", "GET", "/transfers", "LabPC.:5000", nil, 200},
+		{"the address bar", "GET", "/transfers/" + id, "", []string{"Sec-Fetch-Site", "none"}, 200},
+		{"a page of a --cors origin", "GET", "/devices", "", []string{"Origin", "https://lab.example.org", "Sec-Fetch-Site", "cross-site"}, 200},
+		{"preflight of a --cors origin", "OPTIONS", "/image", "", []string{"Origin", "https://lab.example.org", "Access-Control-Request-Method", "POST"}, 204},
+	}
+	for _, c := range cases {
+		status, header, body := f.browserCall(c.method, c.path, c.host, c.header...)
+		if status != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, status, body, c.want)
+		}
+		if status == 403 && (!strings.Contains(body, `"error"`) || header.Get("Access-Control-Allow-Origin") != "") {
+			t.Errorf("%s: a refusal must be one JSON sentence without CORS headers: %v %s", c.name, header, body)
+		}
+	}
+	if n := len(f.srv.recent()); n != 1 {
+		t.Errorf("%d transfers, want only the script's: a web page started one", n)
+	}
+}

@@ -17,8 +17,8 @@ import (
 	"imagebeam/broker"
 	"imagebeam/codec"
 	"imagebeam/config"
-	"imagebeam/internal/redact"
 	"imagebeam/internal/buildinfo"
+	"imagebeam/internal/redact"
 	"imagebeam/simdevice"
 	"imagebeam/transfer"
 )

@@ -74,7 +74,9 @@ func secretBench(t *testing.T) (host string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(link.Close)
-	go func() { _ = simdevice.Run(ctx, link, simdevice.Options{Faults: simdevice.Faults{Garbage: 0.2, NAK: 0.1, Seed: 5}}, nil) }()
+	go func() {
+		_ = simdevice.Run(ctx, link, simdevice.Options{Faults: simdevice.Faults{Garbage: 0.2, NAK: 0.1, Seed: 5}}, nil)
+	}()
 	return strings.TrimPrefix(b.URL(), "tcp://")
 }
 

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -83,6 +84,9 @@ type GUI struct {
 	history *historyView
 
 	focused bool
+	// consumers are the goroutines that turn transfers' events into card
+	// updates and history entries; Shutdown waits for them.
+	consumers sync.WaitGroup
 
 	// Test hooks, nil in the app.
 	onTransferEnd    func(*transferView)
@@ -153,6 +157,7 @@ func (g *GUI) Shutdown() {
 	done := make(chan struct{})
 	go func() {
 		g.backend.stop()
+		g.consumers.Wait() // a cancelled transfer still records its history
 		close(done)
 	}()
 	select {

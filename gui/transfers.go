@@ -266,14 +266,18 @@ func (g *GUI) startTransfer(d config.Device, image []byte, source string, resend
 		events = transfer.StartSend(ctx, job)
 	}
 	entry := historyEntry{Device: d.Name, Source: redact.URL(source), Bytes: len(image), SHA256: v.sha, Resend: resend, Time: v.started}
-	go consume(events, uiInterval, func(s progressSnap) {
-		if s.final {
-			cancel()
-			entry.fill(s)
-			g.history.store.add(entry, image) // file I/O stays off the UI goroutine
-		}
-		g.do(func() { v.update(s) })
-	})
+	g.consumers.Add(1)
+	go func() {
+		defer g.consumers.Done()
+		consume(events, uiInterval, func(s progressSnap) {
+			if s.final {
+				cancel()
+				entry.fill(s)
+				g.history.store.add(entry, image) // file I/O stays off the UI goroutine
+			}
+			g.do(func() { v.update(s) })
+		})
+	}()
 	return v
 }
 

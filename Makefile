@@ -20,7 +20,7 @@ LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PK
 GOBUILD := go build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)'
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test build lint unit bench fuzz clean check-go package package-deps package-linux package-windows windows-exes package-check
+.PHONY: run test test-nofonts build lint unit bench fuzz clean check-go package package-deps package-linux package-windows windows-exes package-check
 
 run: check-go build
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then ./imagebeam; else \
@@ -39,6 +39,17 @@ test: check-go
 	scripts/deps.sh gui test
 	$(MAKE) lint
 	go test -race -tags $(TAGS) -count=1 $(RACE_PKGS)
+
+# The window's markup masters must not depend on the machine's fonts: CI runs
+# the window's tests again with every system font folder hidden behind an
+# empty tmpfs in a private mount namespace (unshare; -r maps the user to root
+# in a user namespace when not root already).
+FONT_DIRS = /usr/share/fonts /usr/local/share/fonts /usr/X11R6/lib/X11/fonts $$HOME/.fonts $$HOME/.local/share/fonts
+test-nofonts: check-go
+	scripts/deps.sh gui
+	unshare $$([ "$$(id -u)" -eq 0 ] || echo -r) -m sh -ec 'for d in $(FONT_DIRS); do \
+		if [ -d "$$d" ]; then mount -t tmpfs none "$$d"; fi; done; \
+		go test -tags $(TAGS) -count=1 ./gui/...'
 
 lint: check-go
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

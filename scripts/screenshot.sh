@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds ImageBeam, runs it under Xvfb with an image loaded and writes PNG
-# screenshots of the main states to docs/screenshots/ (or $OUT). Prints the
+# screenshots of the main states to docs/screenshots/ (or $OUT), in the
+# dark theme and, for the preview and a finished send, the light one. Prints the
 # time from starting the binary to a drawn window.
 #
 # Usage: scripts/screenshot.sh [IMAGE]   (default: a generated 2400×1600 picture)
@@ -21,7 +22,7 @@ if ! command -v xdotool >/dev/null 2>&1; then
 	$sudo apt-get install -y -qq --no-install-recommends xdotool >/dev/null
 fi
 
-go build -tags migrated_fynedo -o imagebeam .
+make --no-print-directory build # the same flags as make test and make package: a warm build
 mkdir -p "$OUT"
 tmp=$(mktemp -d)
 xvfb_pid=""
@@ -131,6 +132,19 @@ wid=$(xdotool search --onlyvisible --name '^ImageBeam$' | head -1)
 xdotool mousemove --window "$wid" 1185 21 click 1
 sleep 0.7
 shot broker-dialog
+
+# The light theme (Windows' default): ImageBeam follows the system's light
+# or dark setting; FYNE_THEME=light stands in for it here.
+stop "$app_pid"
+mkdir -p "$tmp/light" # a history of its own: the same image again would ask first
+FYNE_THEME=light HOME="$tmp/light" IMAGEBEAM_CONFIG="$tmp/settings.json" ./imagebeam "$img" >"$tmp/app3.log" 2>&1 &
+app_pid=$!
+wid=$(timeout 20 xdotool search --sync --onlyvisible --name '^ImageBeam$' | head -1) || { echo "no light-theme window" >&2; exit 1; }
+sleep 2 # the preview decodes in the background
+shot light-idle-preview
+xdotool key --window "$wid" ctrl+Return
+sleep 7
+shot light-done
 
 # A small copy of the finished transfer for the README.
 convert "$OUT/done.png" -resize 1024x -colors 256 "PNG8:$OUT/imagebeam.png"

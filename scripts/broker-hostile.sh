@@ -75,7 +75,7 @@ while :; do
 done
 for _ in $(seq "$N"); do
 	exec {fd}<>"/dev/tcp/127.0.0.1/$port"
-	printf "$header" >&"$fd"
+	printf '%b' "$header" >&"$fd"
 	fds+=("$fd")
 done
 # Give the broker 2 s to deal with the headers: a guarded broker closes a

@@ -427,3 +427,26 @@ func TestMemoryFollowsTheDataNotTheAnnouncedSize(t *testing.T) {
 		})
 	}
 }
+
+func TestChunksAfterAGapWaitForIt(t *testing.T) {
+	d := &Device{Chunk: 2}
+	imgs := play(t, d, []step{
+		{begin("a.jpg", 7), ack(fB, 0, s1)},
+		{data(2, "ef"), ack(fD, 2, s1)},
+		{data(3, "g"), ack(fD, 3, s1)},
+		{data(1, "cd"), ack(fD, 1, s1)},
+		{data(0, "ab"), ack(fD, 0, s1)}, // closes the gap: 1, 2 and 3 follow
+		{finishFrame(), ack(fF, 0, s1)},
+	})
+	wantImage(t, imgs[0], "a.jpg", "abcdefg", true)
+
+	imgs = play(t, d, []step{
+		{begin("b.jpg", 6), ack(fB, 0, s1)},
+		{data(0, "ab"), ack(fD, 0, s1)},
+		{data(2, "ef"), ack(fD, 2, s1)},
+		{finishFrame(), ack(fF, 0, s0)},
+	})
+	if string(imgs[0].Data) != "ab" || imgs[0].Received != 4 {
+		t.Fatalf("incomplete image: Data %q, Received %d; want the gap-free start \"ab\" and 4", imgs[0].Data, imgs[0].Received)
+	}
+}

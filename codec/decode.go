@@ -64,15 +64,20 @@ func classify(err error) error {
 }
 
 // decodeJPEG decodes at 1/s of the full size (s = 1, 2, 4 or 8), with the
-// scaled decoder when it handles the file and image/jpeg otherwise.
-func decodeJPEG(ctx context.Context, h *jpegHeader, data []byte, s int) (*image.NRGBA, error) {
+// scaled decoder when it handles the file and image/jpeg otherwise. l
+// holds what jpegCost said; the fallback below needs more.
+func decodeJPEG(ctx context.Context, h *jpegHeader, data []byte, s int, l *lease) (*image.NRGBA, error) {
 	if h != nil && h.fastPathOK() {
 		img, err := decodeScaled(ctx, h, data, s)
 		if err == nil || !errors.Is(err, ErrCorrupt) {
 			return img, err
 		}
 		// A file the fast path finds corrupt may still be read by
-		// image/jpeg, which is more lenient about some details; try it.
+		// image/jpeg, which is more lenient about some details; try it,
+		// if the memory that takes at full size is free right now.
+		if !l.tryGrow(jpegStdCost(h, h.width, h.height, s, len(data))) {
+			return nil, err
+		}
 	}
 	img, err := decodeStd(data)
 	if err != nil {

@@ -22,6 +22,19 @@
 // components (nearly every camera and phone photo); progressive, CMYK and
 // other JPEGs are decoded by image/jpeg at full size and shrunk after.
 //
+// # Memory
+//
+// A few hundred kilobytes can declare 100 million pixels and take
+// gigabytes to decode (a progressive JPEG keeps 256 bytes of coefficients
+// per 8×8 block of every component; a 16-bit PNG 8 bytes a pixel). With a
+// LoadOptions.Budget, every call estimates from the header what its
+// decoder, the working copy, orientation, fitting and encoding will
+// allocate (estimate.go, written from what each decoder allocates) and
+// waits for that much of the budget first, or fails at once with
+// ErrMemoryBudget when it could never fit. Inputs are read through a cap
+// whatever size a file or server claims, and their bytes wait for their
+// own share of the budget before they are read.
+//
 // # Errors
 //
 // Every error wraps one of the Err* sentinels (test with errors.Is) and

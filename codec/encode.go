@@ -1,10 +1,10 @@
 package codec
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -81,6 +81,9 @@ type geomKey struct {
 // again with other Options does not decode the input again unless they
 // need more resolution than the working copy has; calling it with only a
 // new Quality or MaxBytes does not resize again either.
+//
+// With a LoadOptions.Budget, Encode first waits for the memory it will
+// need (see Budget), or fails with ErrMemoryBudget when that can never fit.
 func (im *Image) Encode(ctx context.Context, opts Options) (*Result, error) {
 	o, err := opts.normalized()
 	if err != nil {
@@ -91,7 +94,19 @@ func (im *Image) Encode(ctx context.Context, opts Options) (*Result, error) {
 	}
 	im.mu.Lock()
 	defer im.mu.Unlock()
+	l := lease{b: im.budget}
+	defer l.release()
+	orient := compose(im.info.Orientation, o.Rotate)
+	oriented := im.orient.img != nil && im.orient.key == orient
+	if err := l.acquireWork(ctx, im.encodeCost(o, im.scale, oriented), im.describe()); err != nil {
+		return nil, err
+	}
+	return im.encode(ctx, o, &l)
+}
 
+// encode is Encode with o normalised, im.mu held and the memory reserved
+// in l.
+func (im *Image) encode(ctx context.Context, o Options, ls *lease) (*Result, error) {
 	orient := compose(im.info.Orientation, o.Rotate)
 	w, h := im.info.Width, im.info.Height
 	if o.Rotate == 90 || o.Rotate == 270 {
@@ -112,7 +127,7 @@ func (im *Image) Encode(ctx context.Context, opts Options) (*Result, error) {
 	res.Reencoded = true
 	res.Notes = append(res.Notes, im.changeNotes(o, l)...)
 	if s := im.scaleFor(o); s < im.scale {
-		if err := im.decode(ctx, s); err != nil {
+		if err := im.decode(ctx, s, ls); err != nil {
 			return nil, err
 		}
 	}
@@ -120,13 +135,13 @@ func (im *Image) Encode(ctx context.Context, opts Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	data, q, err := encodeBest(ctx, img, o)
+	data, q, size, err := encodeBest(ctx, img, o)
 	if err != nil {
 		return nil, err
 	}
-	if o.MaxBytes > 0 && len(data) > o.MaxBytes {
+	if o.MaxBytes > 0 && size > o.MaxBytes {
 		// Even the lowest quality does not fit: shrink step by step.
-		data, q, img, err = im.shrinkToFit(ctx, orient, l, o, len(data))
+		data, q, img, err = im.shrinkToFit(ctx, orient, l, o, size)
 		if err != nil {
 			return nil, err
 		}
@@ -224,51 +239,124 @@ func (im *Image) rendered(orient orientation, l layout, o Options) image.Image {
 	return out
 }
 
-// encodeJPEG writes img as a baseline JPEG.
-func encodeJPEG(img image.Image, q int) ([]byte, error) {
+// encodeJPEG writes img as a baseline JPEG at quality q and returns it with
+// its size. With keep > 0 an encoding longer than keep bytes is only
+// measured: its bytes are dropped (nil) as they come.
+func encodeJPEG(img image.Image, q, keep int) ([]byte, int, error) {
 	if n, ok := img.(*image.NRGBA); ok {
 		// Opaque: the same bytes read as premultiplied RGBA, which
 		// image/jpeg encodes without a per-pixel interface call.
 		img = &image.RGBA{Pix: n.Pix, Stride: n.Stride, Rect: n.Rect}
 	}
 	b := img.Bounds()
-	var buf bytes.Buffer
-	buf.Grow(b.Dx()*b.Dy()/4 + 1024)
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q}); err != nil {
-		return nil, fmt.Errorf("codec: encoding the JPEG failed: %w", err)
+	px := int64(b.Dx()) * int64(b.Dy())
+	w := &jpegWriter{limit: jpegLimit(px, q), first: px/4 + 1024}
+	if keep > 0 {
+		w.limit = min(w.limit, int64(keep))
+		w.measure = true
 	}
-	return buf.Bytes(), nil
+	if err := jpeg.Encode(w, img, &jpeg.Options{Quality: q}); err != nil {
+		if errors.Is(err, errJPEGTooLong) {
+			return nil, 0, fmt.Errorf("%w: the %d×%d JPEG at quality %d came out over %s, more than any picture should take",
+				ErrMemoryBudget, b.Dx(), b.Dy(), q, humanBytes(w.limit))
+		}
+		return nil, 0, fmt.Errorf("codec: encoding the JPEG failed: %w", err)
+	}
+	return w.bytes(), int(w.n), nil
+}
+
+var errJPEGTooLong = errors.New("JPEG longer than its limit")
+
+// jpegWriter holds an encoding in chunks, so a long one is never copied
+// into a buffer twice its size as bytes.Buffer would, and never exceeds
+// limit bytes: the estimate (encodeCost) counts on both.
+type jpegWriter struct {
+	chunks  [][]byte
+	held    int64 // capacity of the chunks
+	n       int64 // bytes written
+	first   int64 // the first chunk's size: enough for most pictures
+	limit   int64
+	measure bool // past limit, count instead of failing
+}
+
+func (w *jpegWriter) Write(p []byte) (int, error) {
+	written := len(p)
+	w.n += int64(written)
+	if w.n > w.limit {
+		if w.measure {
+			w.chunks, w.held = nil, 0
+			return written, nil
+		}
+		return 0, errJPEGTooLong
+	}
+	for len(p) > 0 {
+		if k := len(w.chunks); k > 0 && len(w.chunks[k-1]) < cap(w.chunks[k-1]) {
+			c := w.chunks[k-1]
+			m := copy(c[len(c):cap(c)], p)
+			w.chunks[k-1] = c[:len(c)+m]
+			p = p[m:]
+			continue
+		}
+		size := w.first
+		if w.held > 0 {
+			size = max(64<<10, w.held) // double what is held
+		}
+		size = max(min(size, w.limit-w.held), 1)
+		w.chunks = append(w.chunks, make([]byte, 0, size))
+		w.held += size
+	}
+	return written, nil
+}
+
+// bytes returns the encoding in one slice (nil when it was only measured).
+func (w *jpegWriter) bytes() []byte {
+	switch {
+	case w.n > w.limit:
+		return nil
+	case len(w.chunks) == 1:
+		return w.chunks[0]
+	}
+	out := make([]byte, 0, w.n)
+	for _, c := range w.chunks {
+		out = append(out, c...)
+	}
+	return out
 }
 
 // encodeBest encodes at o.Quality, or with a budget at the highest quality
 // between o.MinQuality and o.Quality that fits, found by bisection. When
-// nothing fits it returns the MinQuality encoding.
-func encodeBest(ctx context.Context, img image.Image, o Options) ([]byte, int, error) {
-	data, err := encodeJPEG(img, o.Quality)
-	if err != nil || o.MaxBytes == 0 || len(data) <= o.MaxBytes {
-		return data, o.Quality, err
+// nothing fits it returns no bytes and the size of the MinQuality
+// encoding; otherwise size is len(data).
+func encodeBest(ctx context.Context, img image.Image, o Options) (data []byte, q, size int, err error) {
+	keep := 0
+	if o.MaxBytes > 0 {
+		keep = o.MaxBytes
+	}
+	data, size, err = encodeJPEG(img, o.Quality, keep)
+	if err != nil || o.MaxBytes == 0 || size <= o.MaxBytes {
+		return data, o.Quality, size, err
 	}
 	lo, hi := o.MinQuality, o.Quality // hi never fits; lo is tested next
-	loData, err := encodeJPEG(img, lo)
-	if err != nil || len(loData) > o.MaxBytes {
-		return loData, lo, err
+	loData, loSize, err := encodeJPEG(img, lo, keep)
+	if err != nil || loSize > o.MaxBytes {
+		return nil, lo, loSize, err
 	}
 	for hi-lo > 1 {
 		if err := ctx.Err(); err != nil {
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
 		mid := (lo + hi) / 2
-		d, err := encodeJPEG(img, mid)
+		d, n, err := encodeJPEG(img, mid, keep)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, 0, err
 		}
-		if len(d) <= o.MaxBytes {
-			lo, loData = mid, d
+		if n <= o.MaxBytes {
+			lo, loData, loSize = mid, d, n
 		} else {
 			hi = mid
 		}
 	}
-	return loData, lo, nil
+	return loData, lo, loSize, nil
 }
 
 // shrinkToFit scales the layout down step by step (10 % a step, after a
@@ -285,11 +373,11 @@ func (im *Image) shrinkToFit(ctx context.Context, orient orientation, l layout, 
 			return nil, 0, nil, fmt.Errorf("%w: even %d×%d at quality %d is more than %d bytes", ErrBudget, nl.ow, nl.oh, o.MinQuality, o.MaxBytes)
 		}
 		img := im.rendered(orient, nl, o)
-		data, q, err := encodeBest(ctx, img, o)
+		data, q, n, err := encodeBest(ctx, img, o)
 		if err != nil {
 			return nil, 0, nil, err
 		}
-		if len(data) <= o.MaxBytes {
+		if n <= o.MaxBytes {
 			return data, q, img, nil
 		}
 		f *= 0.9

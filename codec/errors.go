@@ -33,4 +33,8 @@ var (
 	// ErrBudget means no JPEG fits the byte budget, even shrunk to the
 	// smallest size this package will produce.
 	ErrBudget = errors.New("codec: the byte budget is too small")
+	// ErrMemoryBudget means converting the image needs more memory than
+	// the Budget lets one image use; the message names the image, the
+	// estimate and the budget.
+	ErrMemoryBudget = errors.New("codec: over the memory budget")
 )

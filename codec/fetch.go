@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,8 +16,9 @@ import (
 var errTooManyRedirects = errors.New("too many redirects")
 
 // fetch downloads rawURL within lo's timeouts and size cap and checks that
-// the body is an image. lo is normalised.
-func fetch(ctx context.Context, rawURL string, lo LoadOptions) ([]byte, error) {
+// the body is an image, holding its bytes in l's input share. lo is
+// normalised.
+func fetch(ctx context.Context, rawURL string, lo LoadOptions, l *lease) ([]byte, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: %q is not an http or https URL", ErrFetch, redact.URL(rawURL))
@@ -56,12 +56,15 @@ func fetch(ctx context.Context, rawURL string, lo LoadOptions) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s is sending %s, over the %s limit", ErrTooLarge, host,
 			humanBytes(resp.ContentLength), humanBytes(lo.MaxInputBytes))
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, lo.MaxInputBytes+1))
-	if err != nil {
+	data, err := readInput(ctx, resp.Body, resp.ContentLength, lo.MaxInputBytes, l)
+	switch {
+	case errors.Is(err, errOverCap):
+		return nil, fmt.Errorf("%w: the download from %s is over the %s limit", ErrTooLarge, host,
+			humanBytes(inputCap(resp.ContentLength, lo.MaxInputBytes, l)))
+	case errors.Is(err, ErrMemoryBudget):
+		return nil, err
+	case err != nil:
 		return nil, fetchError(ctx, host, err, lo)
-	}
-	if int64(len(data)) > lo.MaxInputBytes {
-		return nil, fmt.Errorf("%w: the download from %s is over the %s limit", ErrTooLarge, host, humanBytes(lo.MaxInputBytes))
 	}
 	if _, err := sniff(data); err != nil && (errors.Is(err, ErrNotImage) || errors.Is(err, ErrEmpty)) {
 		ct := resp.Header.Get("Content-Type")

@@ -102,7 +102,7 @@ func TestScaledDecodeRejectsUnsupportedVariants(t *testing.T) {
 			t.Errorf("%s: fast path accepted a JPEG it cannot decode", f)
 		}
 		// decodeJPEG falls back to image/jpeg and still shrinks.
-		img, err := decodeJPEG(context.Background(), h, data, 2)
+		img, err := decodeJPEG(context.Background(), h, data, 2, &lease{})
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -191,7 +191,7 @@ func TestScaledDecodeLeavesSamplingFactor3ToImageJPEG(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []int{1, 2, 4, 8} {
-		img, err := decodeJPEG(context.Background(), h, data, s)
+		img, err := decodeJPEG(context.Background(), h, data, s, &lease{})
 		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "subsampling") {
 			t.Errorf("1/%d: got %v (image %v), want ErrUnsupported naming the subsampling", s, err, img != nil)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +50,11 @@ type LoadOptions struct {
 	FetchTimeout time.Duration
 	// MaxRedirects bounds the redirects followed; 0 means 5, -1 means none.
 	MaxRedirects int
+	// Budget, when set, bounds the memory that loading and encoding hold
+	// at once across every call sharing it (see Budget); the Image keeps
+	// it for its Encode calls. nil means no bound but the pixel and size
+	// caps.
+	Budget *Budget
 }
 
 func (lo LoadOptions) normalized() LoadOptions {
@@ -99,10 +103,11 @@ type Info struct {
 // Encode can then be called again and again with new Options (a preview
 // following a slider) without decoding again. It is safe for concurrent use.
 type Image struct {
-	info  Info
-	data  []byte
-	hdr   *jpegHeader // JPEG only
-	notes []string
+	info   Info
+	data   []byte
+	hdr    *jpegHeader // JPEG only
+	notes  []string
+	budget *Budget
 
 	mu     sync.Mutex
 	work   *image.NRGBA // stored orientation, at 1/scale of the full size
@@ -135,79 +140,118 @@ func Load(ctx context.Context, source string, lo LoadOptions) (*Image, error) {
 	return LoadFile(ctx, source, lo)
 }
 
-// LoadFile reads an image from a file.
+// LoadFile reads an image from a file. Reading stops at
+// LoadOptions.MaxInputBytes whatever size the file claims (a device, a
+// FIFO, /dev/zero).
 func LoadFile(ctx context.Context, path string, lo LoadOptions) (*Image, error) {
 	lo = lo.normalized()
-	st, err := os.Stat(path)
+	l := lease{b: lo.Budget}
+	defer l.release()
+	data, err := readFile(ctx, path, lo, &l)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrOpen, err)
+		return nil, err
 	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%w: %s is a folder", ErrOpen, path)
-	}
-	if st.Size() > lo.MaxInputBytes {
-		return nil, fmt.Errorf("%w: %s is %s, over the %s limit", ErrTooLarge, path, humanBytes(st.Size()), humanBytes(lo.MaxInputBytes))
-	}
-	data, err := os.ReadFile(path)
+	return loadNamed(ctx, data, path, lo, &l, nil)
+}
+
+// loadNamed is load for data read from source (a path or URL), which
+// names the source in an empty file's error and in Info.
+func loadNamed(ctx context.Context, data []byte, source string, lo LoadOptions, l *lease, target *Options) (*Image, error) {
+	im, err := load(ctx, data, lo, l, target)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrOpen, err)
-	}
-	if int64(len(data)) > lo.MaxInputBytes {
-		return nil, fmt.Errorf("%w: %s is over the %s limit", ErrTooLarge, path, humanBytes(lo.MaxInputBytes))
-	}
-	im, err := load(ctx, data, lo)
-	if err != nil {
-		if errors.Is(err, ErrEmpty) {
-			return nil, fmt.Errorf("%w: %s", err, path)
+		if errors.Is(err, ErrEmpty) && !IsURL(source) {
+			return nil, fmt.Errorf("%w: %s", err, source)
 		}
 		return nil, err
 	}
-	im.info.Source = path
+	im.info.Source = source
 	return im, nil
 }
 
 // LoadURL fetches an image over http or https.
 func LoadURL(ctx context.Context, url string, lo LoadOptions) (*Image, error) {
 	lo = lo.normalized()
-	data, err := fetch(ctx, url, lo)
+	l := lease{b: lo.Budget}
+	defer l.release()
+	data, err := fetch(ctx, url, lo, &l)
 	if err != nil {
 		return nil, err
 	}
-	im, err := load(ctx, data, lo)
-	if err != nil {
-		return nil, err
-	}
-	im.info.Source = url
-	return im, nil
+	return loadNamed(ctx, data, url, lo, &l, nil)
 }
 
 // LoadBytes decodes an image already in memory (a drop, an upload). The
 // slice is kept (for sending as is) and must not be changed afterwards.
+// Its bytes are the caller's to count against a Budget (AcquireInput).
 func LoadBytes(ctx context.Context, data []byte, lo LoadOptions) (*Image, error) {
 	lo = lo.normalized()
 	if int64(len(data)) > lo.MaxInputBytes {
 		return nil, fmt.Errorf("%w: %s is over the %s limit", ErrTooLarge, humanBytes(int64(len(data))), humanBytes(lo.MaxInputBytes))
 	}
-	return load(ctx, data, lo)
+	l := lease{b: lo.Budget}
+	defer l.release()
+	return load(ctx, data, lo, &l, nil)
 }
 
 // Convert loads source (a URL or a path) and encodes it with opts, decoding
 // only at the resolution opts need: the one call behind `imagebeam convert`.
+// With a Budget it reserves, before decoding, what decoding and encoding
+// together will need, and holds it to the end.
 func Convert(ctx context.Context, source string, lo LoadOptions, opts Options) (*Result, error) {
-	if _, err := opts.normalized(); err != nil {
-		return nil, err
-	}
-	lo.Target = &opts
-	im, err := Load(ctx, source, lo)
+	o, err := opts.normalized()
 	if err != nil {
 		return nil, err
 	}
-	return im.Encode(ctx, opts)
+	lo = lo.normalized()
+	lo.Target = &opts
+	l := lease{b: lo.Budget}
+	defer l.release()
+	var data []byte
+	if IsURL(source) {
+		data, err = fetch(ctx, source, lo, &l)
+	} else {
+		data, err = readFile(ctx, source, lo, &l)
+	}
+	if err != nil {
+		return nil, err
+	}
+	im, err := loadNamed(ctx, data, source, lo, &l, &o)
+	if err != nil {
+		return nil, err
+	}
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return im.encode(ctx, o, &l)
 }
 
-// load checks and decodes data; lo is normalised. Whatever the bytes, it
+// ConvertBytes is Convert for an image already in memory (an upload); as
+// with LoadBytes, counting data itself against the Budget is the caller's.
+func ConvertBytes(ctx context.Context, data []byte, lo LoadOptions, opts Options) (*Result, error) {
+	o, err := opts.normalized()
+	if err != nil {
+		return nil, err
+	}
+	lo = lo.normalized()
+	if int64(len(data)) > lo.MaxInputBytes {
+		return nil, fmt.Errorf("%w: %s is over the %s limit", ErrTooLarge, humanBytes(int64(len(data))), humanBytes(lo.MaxInputBytes))
+	}
+	lo.Target = &opts
+	l := lease{b: lo.Budget}
+	defer l.release()
+	im, err := load(ctx, data, lo, &l, &o)
+	if err != nil {
+		return nil, err
+	}
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return im.encode(ctx, o, &l)
+}
+
+// load checks and decodes data; lo is normalised. Before decoding it
+// reserves in l what decoding will allocate, and what encoding with
+// target (normalised) will when target is set. Whatever the bytes, it
 // returns an error rather than panic.
-func load(ctx context.Context, data []byte, lo LoadOptions) (im *Image, err error) {
+func load(ctx context.Context, data []byte, lo LoadOptions, l *lease, target *Options) (im *Image, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			im, err = nil, fmt.Errorf("%w: reading the image failed (%v)", ErrCorrupt, v)
@@ -231,7 +275,12 @@ func load(ctx context.Context, data []byte, lo LoadOptions) (im *Image, err erro
 		return nil, fmt.Errorf("%w: it is %d×%d (%s), over the limit of %s; scale it down first or raise the pixel limit",
 			ErrTooManyPixels, cfg.Width, cfg.Height, megapixels(px), megapixels(lo.MaxPixels))
 	}
-	im = &Image{data: data, info: Info{Format: f, Width: cfg.Width, Height: cfg.Height, Bytes: len(data), Orientation: 1}}
+	if f == FormatBMP {
+		if err := checkBMPSize(data, cfg.Width, cfg.Height); err != nil {
+			return nil, err
+		}
+	}
+	im = &Image{data: data, budget: lo.Budget, info: Info{Format: f, Width: cfg.Width, Height: cfg.Height, Bytes: len(data), Orientation: 1}}
 	o := exifOrientation(f, data)
 	if f == FormatJPEG {
 		h, err := parseJPEGHeader(data)
@@ -260,25 +309,34 @@ func load(ctx context.Context, data []byte, lo LoadOptions) (im *Image, err erro
 	}
 	s := 1
 	if f == FormatJPEG {
-		target := Options{Width: DefaultWorkingSize, Height: DefaultWorkingSize}
+		t := Options{Width: DefaultWorkingSize, Height: DefaultWorkingSize}
 		if lo.Target != nil {
-			target = *lo.Target
+			t = *lo.Target
 		}
-		if t, err := target.normalized(); err == nil {
+		if t, err := t.normalized(); err == nil {
 			s = im.scaleFor(t)
 		}
 	}
-	if err := im.decode(ctx, s); err != nil {
+	need := im.decodeCost(s)
+	if target != nil {
+		need += im.encodeCost(*target, s, false)
+	}
+	if err := l.acquireWork(ctx, need, im.describe()); err != nil {
+		return nil, err
+	}
+	if err := im.decode(ctx, s, l); err != nil {
 		return nil, err
 	}
 	return im, nil
 }
 
-// decode (re)builds the working copy at 1/s of the full size.
-func (im *Image) decode(ctx context.Context, s int) error {
+// decode (re)builds the working copy at 1/s of the full size. l holds
+// what decodeCost(s) said it would take; a JPEG the scaled decoder finds
+// corrupt is handed to image/jpeg only if l can grow to what that takes.
+func (im *Image) decode(ctx context.Context, s int, l *lease) error {
 	var work *image.NRGBA
 	if im.info.Format == FormatJPEG {
-		img, err := decodeJPEG(ctx, im.hdr, im.data, s)
+		img, err := decodeJPEG(ctx, im.hdr, im.data, s, l)
 		if err != nil {
 			return err
 		}

@@ -148,15 +148,8 @@ func (l layout) shrunk(f float64) layout {
 // render draws src (the oriented working copy, at any resolution)
 // according to l onto a new opaque image.
 func render(src *image.NRGBA, l layout, bg color.Color) *image.NRGBA {
-	// The part of the scaled image that the canvas shows.
-	vis := image.Rect(0, 0, l.cw, l.ch).Intersect(image.Rect(-l.ox, -l.oy, l.ow-l.ox, l.oh-l.oy))
-	// The same part in the working copy's pixels.
 	sb := src.Bounds()
-	fx, fy := float64(sb.Dx())/float64(l.cw), float64(sb.Dy())/float64(l.ch)
-	crop := image.Rect(
-		int(math.Floor(float64(vis.Min.X)*fx)), int(math.Floor(float64(vis.Min.Y)*fy)),
-		int(math.Ceil(float64(vis.Max.X)*fx)), int(math.Ceil(float64(vis.Max.Y)*fy)),
-	).Intersect(sb)
+	vis, crop := l.visible(sb)
 	var part *image.NRGBA
 	if crop.Dx() == vis.Dx() && crop.Dy() == vis.Dy() {
 		part = src.SubImage(crop).(*image.NRGBA)
@@ -177,6 +170,18 @@ func render(src *image.NRGBA, l layout, bg color.Color) *image.NRGBA {
 	at := vis.Min.Add(image.Pt(l.ox, l.oy))
 	draw.Draw(view, image.Rectangle{Min: at, Max: at.Add(vis.Size())}, part, part.Rect.Min, draw.Src)
 	return canvas
+}
+
+// visible returns the part of the scaled image that the canvas shows, and
+// the same part in the pixels of a working copy with bounds sb.
+func (l layout) visible(sb image.Rectangle) (vis, crop image.Rectangle) {
+	vis = image.Rect(0, 0, l.cw, l.ch).Intersect(image.Rect(-l.ox, -l.oy, l.ow-l.ox, l.oh-l.oy))
+	fx, fy := float64(sb.Dx())/float64(l.cw), float64(sb.Dy())/float64(l.ch)
+	crop = image.Rect(
+		int(math.Floor(float64(vis.Min.X)*fx)), int(math.Floor(float64(vis.Min.Y)*fy)),
+		int(math.Ceil(float64(vis.Max.X)*fx)), int(math.Ceil(float64(vis.Max.Y)*fy)),
+	).Intersect(sb)
+	return vis, crop
 }
 
 // drawOver composites src over dst, both placed at their own bounds.

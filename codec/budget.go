@@ -1,0 +1,333 @@
+package codec
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+)
+
+// Budget bounds the memory that image preparations hold at once, across
+// every goroutine that shares it (one per process: the server, the
+// window, a command). Before decoding, a preparation estimates from the
+// image's header what decoding, fitting and re-encoding will allocate, and
+// waits (first come, first served) until that much of the budget is free;
+// one that could never fit is refused at once with ErrMemoryBudget. The
+// encoded input being read or held waits the same way for its own share.
+//
+// The budget is split in two pools: a quarter for encoded inputs (a
+// download or an upload is held before its header can be read) and the
+// rest for decoding and encoding. A preparation takes its input share
+// first and its decoding share once the input is read; decoding shares
+// never wait for anything, so a preparation that holds an input and waits
+// to decode always gets its turn. With one pool, uploads holding their
+// bytes and each waiting for room to decode could fill it and wait for
+// ever.
+//
+// A reservation lasts for one call (a Load, an Encode, a Convert): the
+// working copy an Image keeps between calls is outside the budget. A nil
+// *Budget admits everything.
+type Budget struct {
+	limit int64
+	how   string
+	input pool
+	work  pool
+	// freeing is set while memory is being returned to the OS.
+	freeing atomic.Bool
+}
+
+// NewBudget returns a budget of limit bytes. how says how a user raises
+// it (a flag name such as "--max-memory"), for messages; "" for none.
+func NewBudget(limit int64, how string) *Budget {
+	limit = max(limit, 0)
+	b := &Budget{limit: limit, how: how}
+	b.input.size = limit / 4
+	b.work.size = limit - b.input.size
+	return b
+}
+
+// Limit is the whole budget in bytes.
+func (b *Budget) Limit() int64 { return b.limit }
+
+// WorkLimit is the most one preparation may use to decode and encode.
+func (b *Budget) WorkLimit() int64 { return b.work.size }
+
+// InputLimit is the most the encoded inputs being read may hold together.
+func (b *Budget) InputLimit() int64 { return b.input.size }
+
+// Acquire waits until n bytes of the decoding pool are free, in the order
+// the calls came, or until ctx ends. n over WorkLimit fails at once with
+// ErrMemoryBudget. Release gives them back.
+func (b *Budget) Acquire(ctx context.Context, n int64) error {
+	if n > b.work.size {
+		return fmt.Errorf("%w: %s is more than the %s that one image may use of the %s",
+			ErrMemoryBudget, approxBytes(n), binaryBytes(b.work.size), b.name())
+	}
+	return b.work.acquire(ctx, n)
+}
+
+// Release returns n bytes taken with Acquire.
+func (b *Budget) Release(n int64) { b.work.release(n) }
+
+// AcquireInput waits until n bytes of the input pool are free, in the
+// order the calls came, or until ctx ends. n over InputLimit fails at once
+// with ErrMemoryBudget. ReleaseInput gives them back.
+func (b *Budget) AcquireInput(ctx context.Context, n int64) error {
+	if n > b.input.size {
+		return fmt.Errorf("%w: an input of %s is more than the %s of the %s kept for reading inputs",
+			ErrMemoryBudget, binaryBytes(n), binaryBytes(b.input.size), b.name())
+	}
+	return b.input.acquire(ctx, n)
+}
+
+// ReleaseInput returns n bytes taken with AcquireInput.
+func (b *Budget) ReleaseInput(n int64) { b.input.release(n) }
+
+// name is the budget as messages name it: "the 1 GiB memory budget (--max-memory)".
+func (b *Budget) name() string {
+	s := binaryBytes(b.limit) + " memory budget"
+	if b.how != "" {
+		s += " (" + b.how + ")"
+	}
+	return s
+}
+
+// returnThreshold is the reservation above which memory is handed back to
+// the OS once no preparation is decoding: the Go runtime keeps freed pages
+// for minutes otherwise, and a server would sit at gigabytes after one
+// big image.
+const returnThreshold = 64 << 20
+
+// afterRelease returns freed memory to the OS after a big reservation,
+// once the decoding pool is idle, in the background (a forced collection
+// takes a while) and one at a time.
+func (b *Budget) afterRelease(n int64) {
+	if n < returnThreshold || b.work.inUse() != 0 || !b.freeing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer b.freeing.Store(false)
+		debug.FreeOSMemory()
+	}()
+}
+
+// pool is a weighted semaphore over bytes that serves waiters in FIFO
+// order, so a big request is not starved by a stream of small ones.
+type pool struct {
+	mu      sync.Mutex
+	size    int64
+	used    int64
+	peak    int64 // the most ever in use, for tests
+	waiters []*waiter
+	// onWait, when set, is called (with mu held) as a request starts to
+	// wait; tests use it instead of sleeping.
+	onWait func()
+}
+
+type waiter struct {
+	n     int64
+	ready chan struct{}
+}
+
+func (p *pool) acquire(ctx context.Context, n int64) error {
+	if n <= 0 {
+		return ctx.Err()
+	}
+	p.mu.Lock()
+	if len(p.waiters) == 0 && p.used+n <= p.size {
+		p.take(n)
+		p.mu.Unlock()
+		return nil
+	}
+	w := &waiter{n: n, ready: make(chan struct{})}
+	p.waiters = append(p.waiters, w)
+	if p.onWait != nil {
+		p.onWait()
+	}
+	p.mu.Unlock()
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-w.ready:
+		// Granted while ctx ended: hand it on.
+		p.used -= n
+	default:
+		for i, x := range p.waiters {
+			if x == w {
+				p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+				break
+			}
+		}
+	}
+	// Whoever waited behind this request may fit now.
+	p.grant()
+	return ctx.Err()
+}
+
+func (p *pool) take(n int64) {
+	p.used += n
+	p.peak = max(p.peak, p.used)
+}
+
+func (p *pool) release(n int64) {
+	if n <= 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.used -= n
+	if p.used < 0 {
+		panic("codec: Budget released more than it holds")
+	}
+	p.grant()
+}
+
+// tryAcquire takes n bytes if they are free now, without waiting or
+// jumping the queue.
+func (p *pool) tryAcquire(n int64) bool {
+	if n <= 0 {
+		return true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.waiters) > 0 || p.used+n > p.size {
+		return false
+	}
+	p.take(n)
+	return true
+}
+
+// grant wakes the waiters at the head of the queue that fit; mu is held.
+func (p *pool) grant() {
+	for len(p.waiters) > 0 {
+		w := p.waiters[0]
+		if p.used+w.n > p.size {
+			return
+		}
+		p.take(w.n)
+		close(w.ready)
+		p.waiters[0] = nil
+		p.waiters = p.waiters[1:]
+	}
+}
+
+func (p *pool) inUse() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.used
+}
+
+// lease is what one call holds of a Budget; with a nil budget it holds
+// nothing and every request succeeds.
+type lease struct {
+	b           *Budget
+	input, work int64
+}
+
+// acquireInput takes n more bytes of the input pool.
+func (l *lease) acquireInput(ctx context.Context, n int64) error {
+	if l.b == nil {
+		return ctx.Err()
+	}
+	if err := l.b.AcquireInput(ctx, n); err != nil {
+		return err
+	}
+	l.input += n
+	return nil
+}
+
+// keepInput shrinks the input share to n bytes once the input is read.
+func (l *lease) keepInput(n int64) {
+	if l.b != nil && n < l.input {
+		l.b.ReleaseInput(l.input - n)
+		l.input = n
+	}
+}
+
+// acquireWork takes n more bytes of the decoding pool for the image
+// described by what ("this 10000×10000 progressive JPEG"), refusing at
+// once when they could never fit.
+func (l *lease) acquireWork(ctx context.Context, n int64, what string) error {
+	if l.b == nil {
+		return ctx.Err()
+	}
+	if l.work+n > l.b.work.size {
+		return fmt.Errorf("%w: %s needs about %s to convert, more than the %s that one image may use of the %s",
+			ErrMemoryBudget, what, approxBytes(l.work+n), binaryBytes(l.b.work.size), l.b.name())
+	}
+	if err := l.b.work.acquire(ctx, n); err != nil {
+		return err
+	}
+	l.work += n
+	return nil
+}
+
+// tryGrow takes n more bytes of the decoding pool only if they are free
+// now: a call that already holds a share must not wait for more, or two
+// such calls could wait for each other.
+func (l *lease) tryGrow(n int64) bool {
+	if l.b == nil {
+		return true
+	}
+	if !l.b.work.tryAcquire(n) {
+		return false
+	}
+	l.work += max(n, 0)
+	return true
+}
+
+// release gives everything back.
+func (l *lease) release() {
+	if l.b == nil {
+		return
+	}
+	l.b.ReleaseInput(l.input)
+	l.b.Release(l.work)
+	l.b.afterRelease(l.work)
+	l.input, l.work = 0, 0
+}
+
+// approxBytes is an estimate in the units the budget is given in, so the
+// two compare at a glance: "about 2.1 GiB", "about 790 MiB".
+func approxBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+}
+
+// binaryBytes is a size as a user gives it to --max-memory: "1 GiB", "768 MiB".
+func binaryBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return trimZero(fmt.Sprintf("%.2f", float64(n)/(1<<30))) + " GiB"
+	case n >= 1<<20:
+		return trimZero(fmt.Sprintf("%.1f", float64(n)/(1<<20))) + " MiB"
+	case n >= 1<<10:
+		return trimZero(fmt.Sprintf("%.1f", float64(n)/(1<<10))) + " KiB"
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func trimZero(s string) string {
+	for len(s) > 1 && s[len(s)-1] == '0' {
+		s = s[:len(s)-1]
+	}
+	return trimDot(s)
+}
+
+func trimDot(s string) string {
+	if len(s) > 0 && s[len(s)-1] == '.' {
+		return s[:len(s)-1]
+	}
+	return s
+}

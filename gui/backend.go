@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/color"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -70,7 +71,10 @@ func (b *backend) start(p config.Broker) {
 		if listen == "" {
 			listen = config.DefaultListen
 		}
-		br, err := broker.Start(broker.Options{Listen: listen, Username: p.Username, Password: p.Password})
+		// The generated TLS certificate of lab-network mode lives next to
+		// the settings file, wherever that is.
+		certDir := filepath.Dir(b.g.cfgPath)
+		br, err := broker.Start(broker.Options{Listen: listen, Username: p.Username, Password: p.Password, CertDir: certDir})
 		if errors.Is(err, broker.ErrAddrInUse) {
 			// Debian's mosquitto often holds 1883. The simulated device must
 			// stay on our own broker, so take a free loopback port instead.

@@ -147,24 +147,31 @@ func (f *brokerForm) showMode() {
 	}
 	port := strings.TrimSpace(f.port.Text)
 	if f.lan.Checked {
-		f.lanAddr.SetText("Devices on the lab network connect to " + strings.Join(lanURLs(port), " or ") + " with the username and password below.")
+		text := "Devices on the lab network connect over TLS to " + strings.Join(lanURLs(port), " or ") + " with the username and password below."
+		if br := f.g.backend.builtin; br != nil && br.Fingerprint() != "" {
+			text += " They trust the certificate " + br.CertFile() + "; its SHA-256 fingerprint is " + br.Fingerprint() + "."
+		} else {
+			text += " ImageBeam makes the broker's certificate when you save, and shows its fingerprint here."
+		}
+		f.lanAddr.SetText(text)
 		f.lanAddr.Show()
 	} else {
 		f.lanAddr.Hide()
 	}
 }
 
-// lanURLs are the broker URLs other machines can use: one per non-loopback IPv4 address.
+// lanURLs are the broker URLs other machines can use: one per non-loopback
+// IPv4 address, TLS (the built-in broker always speaks TLS beyond loopback).
 func lanURLs(port string) []string {
 	var out []string
 	addrs, _ := net.InterfaceAddrs()
 	for _, a := range addrs {
 		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
-			out = append(out, "tcp://"+net.JoinHostPort(ipn.IP.String(), port))
+			out = append(out, "ssl://"+net.JoinHostPort(ipn.IP.String(), port))
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, "tcp://<this computer's address>:"+port)
+		out = append(out, "ssl://<this computer's address>:"+port)
 	}
 	return out
 }

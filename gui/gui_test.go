@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"imagebeam/broker"
 	"imagebeam/codec"
 	"imagebeam/config"
 	"imagebeam/simdevice"
@@ -595,7 +596,7 @@ func TestBrokerFormValidatesAndApplies(t *testing.T) {
 	if closed || !strings.Contains(f.msg.Text, "username and password") {
 		t.Errorf("LAN broker without login: %q", f.msg.Text)
 	}
-	if !f.lanAddr.Visible() || !strings.Contains(f.lanAddr.Text, "tcp://") {
+	if !f.lanAddr.Visible() || !strings.Contains(f.lanAddr.Text, "ssl://") {
 		t.Errorf("LAN address hint = %q", f.lanAddr.Text)
 	}
 
@@ -727,5 +728,24 @@ func TestWindowShowsNoBrokerPassword(t *testing.T) {
 	}
 	if !strings.Contains(seen.String(), "tcp://"+addr) {
 		t.Fatalf("the window does not name the broker at all:\n%s", seen.String())
+	}
+}
+
+func TestLabNetworkBrokerDialogShowsTheCertificateFingerprint(t *testing.T) {
+	h := newHarness(t, nil)
+	h.waitSim()
+	// A built-in broker that speaks TLS, as it does on the lab network.
+	br, err := broker.Start(broker.Options{Listen: "127.0.0.1:0", TLS: true, CertDir: h.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	running := h.g.backend.builtin
+	h.g.backend.builtin = br
+	defer func() { h.g.backend.builtin = running }()
+	f := newBrokerForm(h.g, h.g.settings.Broker)
+	f.lan.SetChecked(true)
+	if fp := br.Fingerprint(); fp == "" || !strings.Contains(f.lanAddr.Text, fp) || !strings.Contains(f.lanAddr.Text, br.CertFile()) {
+		t.Fatalf("the lab-network hint %q does not show the certificate %s and its fingerprint %s", f.lanAddr.Text, br.CertFile(), fp)
 	}
 }

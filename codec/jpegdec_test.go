@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"imagebeam/codec/internal/bombs"
+	"imagebeam/internal/bombs"
 )
 
 // boxShrinkRef is the reference for the scaled decoder: decode at full

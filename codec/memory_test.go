@@ -15,7 +15,7 @@ import (
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 
-	"imagebeam/codec/internal/bombs"
+	"imagebeam/internal/bombs"
 )
 
 // allocated returns the bytes the heap handed out while f ran, in every

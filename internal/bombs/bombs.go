@@ -1,7 +1,7 @@
 // Package bombs writes hostile images: small files that declare (and often
 // hold) far more pixels than their size suggests, such as a 10000×10000
-// progressive JPEG of 0.6 MB. codec's tests make them into t.TempDir() and
-// the bench script makes them with cmd/genbombs; none is kept in git.
+// progressive JPEG of 0.6 MB. Tests make them in memory or t.TempDir(),
+// scripts/bench-serve-memory.sh with cmd/genbombs; none is kept in git.
 //
 // Every writer streams: making a 10000×10000 bomb never holds its pixels.
 package bombs

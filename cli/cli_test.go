@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"imagebeam/broker"
+	"imagebeam/internal/bombs"
 	"imagebeam/simdevice"
 	"imagebeam/transfer"
 )
@@ -379,6 +380,54 @@ func TestParseTreatsEverythingAfterDoubleDashAsPositional(t *testing.T) {
 		pos, err := parse(fs, env, tt.args, -1)
 		if err != nil || strings.Join(pos, "|") != strings.Join(tt.wantPos, "|") || *name != tt.wantName {
 			t.Errorf("%q: positional %q, name %q, err %v; want %q, %q", tt.args, pos, *name, err, tt.wantPos, tt.wantName)
+		}
+	}
+}
+
+// A bomb is refused from its header, in one line, with exit 2; the flag
+// raises the budget for those who mean it.
+func TestConvertRefusesAnImageOverTheMemoryBudget(t *testing.T) {
+	var bomb bytes.Buffer
+	err := bombs.JPEG{Width: 10000, Height: 10000, Progressive: true,
+		Components: []bombs.Sampling{{H: 1, V: 1}, {H: 1, V: 1}, {H: 1, V: 1}}}.Write(&bomb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "bomb.jpg")
+	os.WriteFile(in, bomb.Bytes(), 0o600)
+	r := run("convert", in, filepath.Join(dir, "out.jpg"), "--max-memory", "1GiB")
+	if r.code != ExitUsage || strings.Count(r.stderr, "\n") != 1 ||
+		!strings.Contains(r.stderr, "10000×10000 progressive JPEG needs about") || !strings.Contains(r.stderr, "1 GiB memory budget (--max-memory)") {
+		t.Fatalf("got %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.jpg")); err == nil {
+		t.Error("an output was written")
+	}
+}
+
+func TestMaxMemoryFlag(t *testing.T) {
+	if r := run("convert", "-h"); !strings.Contains(r.stdout, "-max-memory size") || !strings.Contains(r.stdout, "(default 2GiB)") {
+		t.Errorf("convert -h does not show --max-memory and its default: %s", r.stdout)
+	}
+	if r := run("serve", "-h"); !strings.Contains(r.stdout, "(default 1GiB)") {
+		t.Errorf("serve -h does not show the 1GiB default: %s", r.stdout)
+	}
+	in := writePNG(t, 64, 48)
+	out := filepath.Join(t.TempDir(), "out.jpg")
+	if r := run("convert", in, out, "--max-memory", "lots"); r.code != ExitUsage || !strings.Contains(r.stderr, "is not a size") {
+		t.Errorf("a bad size: %+v", r)
+	}
+	if r := run("convert", in, out, "--max-memory", "0"); r.code != 0 {
+		t.Errorf("--max-memory 0 (no limit): %+v", r)
+	}
+	if r := run("convert", in, out, "--max-memory", "1MiB"); r.code != ExitUsage || !strings.Contains(r.stderr, "over the memory budget") {
+		t.Errorf("a budget too small for a 64×48 PNG: %+v", r)
+	}
+	for in, want := range map[string]byteSize{"1GiB": 1 << 30, "512 MiB": 512 << 20, "1.5G": 3 << 29, "800MB": 800e6, "1048576": 1 << 20, "2k": 2048} {
+		var b byteSize
+		if err := b.Set(in); err != nil || b != want {
+			t.Errorf("%q: %d, %v; want %d", in, b, err, want)
 		}
 	}
 }

@@ -17,6 +17,7 @@ type imageFlags struct {
 	fit                                      string
 	grayscale, upscale                       bool
 	maxPixels                                int64
+	maxMemory                                byteSize
 }
 
 func (f *imageFlags) register(fs *flag.FlagSet) {
@@ -30,6 +31,8 @@ func (f *imageFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.grayscale, "grayscale", def.Grayscale, "send a grey image")
 	fs.BoolVar(&f.upscale, "upscale", def.Upscale, "allow scaling small images up")
 	fs.Int64Var(&f.maxPixels, "max-pixels", 0, "refuse images with more `pixels` than this (0: 100 million)")
+	f.maxMemory = defaultCommandMemory
+	fs.Var(&f.maxMemory, "max-memory", "memory `size` the image may take to convert (e.g. 512MiB; 0: no limit); one that needs more is refused")
 }
 
 // apply puts the flags given on the command line over a device's profile.
@@ -45,12 +48,13 @@ func (f *imageFlags) apply(set map[string]bool, im *config.Image) {
 }
 
 // prepare runs the image pipeline on a file or URL for a device.
-func prepare(ctx context.Context, source string, dev config.Device, maxPixels int64) (*codec.Result, error) {
+func prepare(ctx context.Context, source string, dev config.Device, imf *imageFlags) (*codec.Result, error) {
 	opts, err := dev.Options()
 	if err != nil {
 		return nil, err
 	}
-	return codec.Convert(ctx, source, codec.LoadOptions{MaxPixels: maxPixels}, opts)
+	lo := codec.LoadOptions{MaxPixels: imf.maxPixels, Budget: memoryBudget(imf.maxMemory)}
+	return codec.Convert(ctx, source, lo, opts)
 }
 
 func runConvert(ctx context.Context, env Env, args []string) error {
@@ -77,7 +81,7 @@ func runConvert(ctx context.Context, env Env, args []string) error {
 	set := setFlags(fs)
 	imf.apply(set, &dev.Image)
 	override(set, "chunk", &dev.Chunk, *chunk)
-	res, err := prepare(ctx, pos[0], dev, imf.maxPixels)
+	res, err := prepare(ctx, pos[0], dev, &imf)
 	if err != nil {
 		return err
 	}
@@ -108,7 +112,8 @@ func writeFileAtomic(env Env, path string, data []byte) error {
 
 func isCodecError(err error) bool {
 	for _, e := range []error{codec.ErrOpen, codec.ErrEmpty, codec.ErrNotImage, codec.ErrUnsupported, codec.ErrHEIC, codec.ErrTruncated,
-		codec.ErrCorrupt, codec.ErrTooManyPixels, codec.ErrTooLarge, codec.ErrFetch, codec.ErrBadOptions, codec.ErrBudget} {
+		codec.ErrCorrupt, codec.ErrTooManyPixels, codec.ErrTooLarge, codec.ErrFetch, codec.ErrBadOptions, codec.ErrBudget,
+		codec.ErrMemoryBudget} {
 		if errors.Is(err, e) {
 			return true
 		}

@@ -113,7 +113,7 @@ func runSend(ctx context.Context, env Env, args []string) error {
 		if pos[0] == "-" {
 			return usagef("standard input is only read with --raw")
 		}
-		res, err := prepare(ctx, pos[0], profile, imf.maxPixels)
+		res, err := prepare(ctx, pos[0], profile, &imf)
 		if err != nil {
 			return err
 		}

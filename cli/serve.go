@@ -52,12 +52,14 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	grace := fs.Duration("grace", defaultGrace, "on Ctrl-C, how long queued and running transfers may still finish")
 	fetchTimeout := fs.Duration("fetch-timeout", codec.DefaultFetchTimeout, "how long fetching one image URL may take")
 	maxPixels := fs.Int64("max-pixels", 0, "refuse images with more `pixels` than this (0: 100 million)")
+	maxMemory := byteSize(defaultServeMemory)
+	fs.Var(&maxMemory, "max-memory", "memory `size` all image preparations and uploads may hold at once (e.g. 2GiB); an image that needs more is refused (422)")
 	if _, err := parse(fs, env, args, 0); err != nil {
 		return err
 	}
 	set := setFlags(fs)
-	if *queue < 1 || *maxBody < 1 || *history < 1 || *grace < 0 || *fetchTimeout <= 0 {
-		return usagef("--queue, --max-body, --history and --fetch-timeout must be positive, --grace must not be negative")
+	if *queue < 1 || *maxBody < 1 || *history < 1 || *grace < 0 || *fetchTimeout <= 0 || maxMemory <= 0 {
+		return usagef("--queue, --max-body, --history, --fetch-timeout and --max-memory must be positive, --grace must not be negative")
 	}
 	if *token == "" {
 		*token = os.Getenv("IMAGEBEAM_TOKEN")
@@ -78,7 +80,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	srv, err := server.New(server.Options{
 		Broker: brokerCfg, Devices: devices, Default: devices[0].Name,
 		Token: *token, CORS: cors, Hosts: serveHosts(hosts, *listen), QueueLimit: *queue, MaxBody: *maxBody, History: *history,
-		Load:      codec.LoadOptions{FetchTimeout: *fetchTimeout, MaxPixels: *maxPixels},
+		Load:      codec.LoadOptions{FetchTimeout: *fetchTimeout, MaxPixels: *maxPixels, Budget: memoryBudget(maxMemory)},
 		AccessLog: func(e server.AccessEntry) { logRequest(log, e) },
 	})
 	if err != nil {

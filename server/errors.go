@@ -45,11 +45,12 @@ var statuses = []struct {
 	{codec.ErrUnsupported, http.StatusUnsupportedMediaType},
 	{codec.ErrTruncated, http.StatusUnsupportedMediaType},
 	{codec.ErrCorrupt, http.StatusUnsupportedMediaType},
-	// Too large: for the input cap, the pixel cap, the byte budget or the
-	// protocol (32768 chunks).
+	// Too large: for the input cap, the pixel cap, the byte budget, the
+	// memory budget or the protocol (32768 chunks).
 	{codec.ErrTooLarge, http.StatusUnprocessableEntity},
 	{codec.ErrTooManyPixels, http.StatusUnprocessableEntity},
 	{codec.ErrBudget, http.StatusUnprocessableEntity},
+	{codec.ErrMemoryBudget, http.StatusUnprocessableEntity},
 	{transfer.ErrTooLarge, http.StatusUnprocessableEntity},
 	// The broker.
 	{transfer.ErrBrokerUnreachable, http.StatusServiceUnavailable},

@@ -34,7 +34,7 @@ func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lo := s.opts.Load
-	j, err := s.submit(dev, "url", func(ctx context.Context) (*codec.Result, error) {
+	j, err := s.submit(dev, "url", nil, nil, func(ctx context.Context) (*codec.Result, error) {
 		return codec.Convert(ctx, raw, lo, dev.opts)
 	})
 	s.answer(w, r, j, err)
@@ -51,13 +51,43 @@ func (s *Server) postImage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.full(dev) {
-		// Refused before reading what may be megabytes.
-		s.answer(w, r, nil, s.refusal(dev))
+	// Everything that can refuse the upload is decided before its body is
+	// read: its declared size, a place in the queue, and its bytes' share
+	// of the memory budget, which bounds the uploads read at once.
+	limit := s.opts.MaxBody
+	if r.ContentLength > limit {
+		writeError(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the image is over the %d-byte limit of this server", limit))
 		return
 	}
-	data, err := readUpload(w, r, s.opts.MaxBody)
+	sl, err := s.holdSlot(dev)
 	if err != nil {
+		s.answer(w, r, nil, err)
+		return
+	}
+	// A known length is read into a slice of that size; an unknown one in
+	// chunks joined at the end, which takes twice the bytes.
+	size, reserve := r.ContentLength, r.ContentLength+1
+	if size < 0 {
+		limit = min(limit, s.budget.InputLimit()/2)
+		reserve = 2 * limit
+	}
+	if s.beforeUploadWait != nil {
+		s.beforeUploadWait()
+	}
+	if err := s.budget.AcquireInput(r.Context(), reserve); err != nil {
+		s.free(sl)
+		if r.Context().Err() != nil {
+			info(r).gone = true
+			return
+		}
+		s.answer(w, r, nil, err)
+		return
+	}
+	release := func() { s.budget.ReleaseInput(reserve) }
+	data, err := readUpload(w, r, size, limit)
+	if err != nil {
+		release()
+		s.free(sl)
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
@@ -70,26 +100,13 @@ func (s *Server) postImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lo := s.opts.Load
-	target := dev.opts
-	lo.Target = &target
-	j, err := s.submit(dev, "upload", func(ctx context.Context) (*codec.Result, error) {
-		im, err := codec.LoadBytes(ctx, data, lo)
-		if err != nil {
-			return nil, err
-		}
-		return im.Encode(ctx, dev.opts)
+	j, err := s.submit(dev, "upload", sl, release, func(ctx context.Context) (*codec.Result, error) {
+		return codec.ConvertBytes(ctx, data, lo, dev.opts)
 	})
-	s.answer(w, r, j, err)
-}
-
-// refusal is the error for a submit that full said would fail.
-func (s *Server) refusal(dev *device) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
-		return ErrShuttingDown
+	if err != nil {
+		release()
 	}
-	return fmt.Errorf("%w: %d transfers are waiting for %s; try again later", ErrQueueFull, s.opts.QueueLimit, dev.cfg.Name)
+	s.answer(w, r, j, err)
 }
 
 // requestDevice resolves ?device=, answering 404 for an unknown one.
@@ -105,8 +122,9 @@ func (s *Server) requestDevice(w http.ResponseWriter, r *http.Request) (*device,
 	return dev, true
 }
 
-// readUpload reads the image: multipart field "file", or the whole body.
-func readUpload(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// readUpload reads the image: multipart field "file", or the whole body,
+// at most limit bytes. size is the request's Content-Length (-1: unknown).
+func readUpload(w http.ResponseWriter, r *http.Request, size, limit int64) ([]byte, error) {
 	body := http.MaxBytesReader(w, r.Body, limit)
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
 		r.Body = body
@@ -123,7 +141,7 @@ func readUpload(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, er
 				return nil, err
 			}
 			if p.FormName() == "file" {
-				data, err := io.ReadAll(p)
+				data, err := readBody(p, size, limit)
 				if err == nil && len(data) == 0 {
 					err = errNoImage
 				}
@@ -131,11 +149,54 @@ func readUpload(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, er
 			}
 		}
 	}
-	data, err := io.ReadAll(body)
+	data, err := readBody(body, size, limit)
 	if err == nil && len(data) == 0 {
 		err = errNoImage
 	}
 	return data, err
+}
+
+// readBody reads r to its end within the upload's share of the memory
+// budget: into one slice of capacity size+1 when the length is known (the
+// file part of a form is shorter than the body), else in chunks, at most
+// limit bytes in all, joined at the end. io.ReadAll's doubling could take
+// three times the bytes.
+func readBody(r io.Reader, size, limit int64) ([]byte, error) {
+	if size >= 0 {
+		data := make([]byte, 0, size+1)
+		for len(data) < cap(data) {
+			n, err := r.Read(data[len(data):cap(data)])
+			data = data[:len(data)+n]
+			if errors.Is(err, io.EOF) {
+				return data, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		// More than the Content-Length: net/http never lets that through.
+		return nil, fmt.Errorf("the body is longer than its Content-Length")
+	}
+	var chunks [][]byte
+	total, next := 0, 64<<10
+	for {
+		c := make([]byte, max(1, min(int64(next), limit+1-int64(total))))
+		n, err := io.ReadFull(r, c)
+		chunks = append(chunks, c[:n])
+		total += n
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		next = min(2*next, 4<<20)
+	}
+	data := make([]byte, 0, total)
+	for _, c := range chunks {
+		data = append(data, c...)
+	}
+	return data, nil
 }
 
 // answer responds to an image request: 202 at once with ?async=1, else

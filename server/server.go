@@ -33,6 +33,9 @@ const (
 	// DefaultHistory is how many finished transfers GET /transfers/{id}
 	// still knows.
 	DefaultHistory = 1000
+	// DefaultMaxMemory is the memory budget when Options.Load has none:
+	// what image preparations and uploads being read may hold at once.
+	DefaultMaxMemory = 1 << 30
 
 	// DefaultReadHeaderTimeout bounds reading a request's headers.
 	DefaultReadHeaderTimeout = 10 * time.Second
@@ -78,11 +81,14 @@ type Options struct {
 	// QueueLimit is how many transfers may wait per device; 0 means
 	// DefaultQueueLimit. One more is answered 429.
 	QueueLimit int
-	// MaxBody caps an uploaded image in bytes; 0 means DefaultMaxBody.
+	// MaxBody caps an uploaded image in bytes; 0 means DefaultMaxBody. It
+	// is lowered to what the memory budget keeps for inputs.
 	MaxBody int64
 	// History is how many finished transfers are kept; 0 means DefaultHistory.
 	History int
-	// Load bounds URL fetches and decoding (timeouts, size and pixel caps).
+	// Load bounds URL fetches and decoding (timeouts, size and pixel caps,
+	// and the memory budget: nil means one of DefaultMaxMemory). Uploads
+	// wait for their bytes' share of the same budget before being read.
 	Load codec.LoadOptions
 	// ReadTimeout overrides DefaultReadTimeout in HTTPServer (tests).
 	ReadTimeout time.Duration
@@ -119,7 +125,12 @@ type Server struct {
 	ctx    context.Context // transfers run on it; cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // workers and preparations
-	prep   chan struct{}  // bounds image conversions running at once
+	prep   chan struct{}  // bounds image conversions running at once (CPU)
+	budget *codec.Budget  // bounds their memory, and uploads'
+
+	// beforeUploadWait, when set (tests), is called as an upload starts
+	// waiting for its memory, its body unread.
+	beforeUploadWait func()
 
 	mu       sync.Mutex
 	closing  bool
@@ -164,7 +175,12 @@ func New(opts Options) (*Server, error) {
 	if err := transfer.ValidateBrokerURL(opts.Broker.URL); err != nil {
 		return nil, err
 	}
+	if opts.Load.Budget == nil {
+		opts.Load.Budget = codec.NewBudget(DefaultMaxMemory, "")
+	}
+	opts.MaxBody = min(opts.MaxBody, opts.Load.Budget.InputLimit()-1)
 	s := &Server{
+		budget:  opts.Load.Budget,
 		opts:    opts,
 		byName:  map[string]*device{},
 		origins: map[string]bool{},

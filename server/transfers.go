@@ -56,6 +56,9 @@ type job struct {
 	ready chan struct{} // closed once prepared: image or prepErr is set
 	image []byte
 	prep  error
+	// cleanup, when set, runs once the preparation has ended (or never
+	// started): it gives back an upload's share of the memory budget.
+	cleanup func()
 
 	done chan struct{} // closed when finished: err is final
 
@@ -70,28 +73,77 @@ type queue struct {
 	waiting []*job
 	sending *job
 	working bool // a worker goroutine is draining it
+	// incoming counts the places held for uploads whose bodies are being
+	// read: they count against the limit, so uploads beyond it are refused
+	// before anything is read.
+	incoming int
 }
 
-// submit queues a transfer for dev and starts preparing its image with
-// prepare, on the server's context. It fails with ErrQueueFull or
-// ErrShuttingDown.
-func (s *Server) submit(dev *device, source string, prepare func(context.Context) (*codec.Result, error)) (*job, error) {
-	j := &job{id: newID(), dev: dev, ready: make(chan struct{}), done: make(chan struct{})}
-	j.rec = Transfer{ID: j.id, State: StateQueued, Device: dev.cfg.Name, Source: source, Created: time.Now()}
-	j.hist.init()
+// slot is a place in a device's queue held for an upload while its body
+// is read; submit turns it into a transfer, free gives it up.
+type slot struct {
+	q    *queue
+	used bool
+}
 
+// holdSlot keeps a place in dev's queue for an upload, or fails with
+// ErrQueueFull or ErrShuttingDown.
+func (s *Server) holdSlot(dev *device) (*slot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
 		return nil, ErrShuttingDown
 	}
+	q := s.queue(dev)
+	if len(q.waiting)+q.incoming >= s.opts.QueueLimit {
+		return nil, fmt.Errorf("%w: %d transfers are waiting for %s; try again later", ErrQueueFull, len(q.waiting)+q.incoming, dev.cfg.Name)
+	}
+	q.incoming++
+	return &slot{q: q}, nil
+}
+
+// free gives the place up unless submit used it.
+func (s *Server) free(sl *slot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !sl.used {
+		sl.used = true
+		sl.q.incoming--
+	}
+}
+
+// queue returns dev's queue, made on first use; s.mu is held.
+func (s *Server) queue(dev *device) *queue {
 	q := s.queues[dev.key]
 	if q == nil {
 		q = &queue{}
 		s.queues[dev.key] = q
 	}
-	if len(q.waiting) >= s.opts.QueueLimit {
-		return nil, fmt.Errorf("%w: %d transfers are waiting for %s; try again later", ErrQueueFull, len(q.waiting), dev.cfg.Name)
+	return q
+}
+
+// submit queues a transfer for dev, in the place sl holds when not nil,
+// and starts preparing its image with prepare, on the server's context;
+// cleanup (may be nil) runs once the preparation has ended. It fails with
+// ErrQueueFull or ErrShuttingDown, and then runs neither.
+func (s *Server) submit(dev *device, source string, sl *slot, cleanup func(), prepare func(context.Context) (*codec.Result, error)) (*job, error) {
+	j := &job{id: newID(), dev: dev, ready: make(chan struct{}), done: make(chan struct{}), cleanup: cleanup}
+	j.rec = Transfer{ID: j.id, State: StateQueued, Device: dev.cfg.Name, Source: source, Created: time.Now()}
+	j.hist.init()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queue(dev)
+	held := sl != nil && !sl.used
+	if held {
+		sl.used = true
+		q.incoming--
+	}
+	if s.closing {
+		return nil, ErrShuttingDown
+	}
+	if !held && len(q.waiting)+q.incoming >= s.opts.QueueLimit {
+		return nil, fmt.Errorf("%w: %d transfers are waiting for %s; try again later", ErrQueueFull, len(q.waiting)+q.incoming, dev.cfg.Name)
 	}
 	q.waiting = append(q.waiting, j)
 	s.jobs[j.id] = j
@@ -105,18 +157,12 @@ func (s *Server) submit(dev *device, source string, prepare func(context.Context
 	return j, nil
 }
 
-// full reports whether dev's queue would refuse one more transfer, so an
-// upload is refused before it is read.
-func (s *Server) full(dev *device) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q := s.queues[dev.key]
-	return s.closing || q != nil && len(q.waiting) >= s.opts.QueueLimit
-}
-
 func (s *Server) prepare(j *job, prepare func(context.Context) (*codec.Result, error)) {
 	defer s.wg.Done()
 	defer close(j.ready)
+	if j.cleanup != nil {
+		defer j.cleanup()
+	}
 	select {
 	case s.prep <- struct{}{}:
 		defer func() { <-s.prep }()

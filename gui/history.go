@@ -138,7 +138,7 @@ func (h *historyStore) writeImage(sha string, image []byte) error {
 // makeThumb is a 96-pixel JPEG of the image for the history list.
 func makeThumb(data []byte) []byte {
 	ctx := context.Background()
-	im, err := codec.LoadBytes(ctx, data, codec.LoadOptions{Target: &codec.Options{Width: 96, Height: 96}})
+	im, err := codec.LoadBytes(ctx, data, codec.LoadOptions{Target: &codec.Options{Width: 96, Height: 96}, Budget: imageBudget})
 	if err != nil {
 		return nil
 	}

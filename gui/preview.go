@@ -335,6 +335,12 @@ func (p *preview) settingsChanged() {
 	})
 }
 
+// imageBudget bounds the memory the window's image loads, previews and
+// history thumbnails take at once. The window stays open for days beside
+// the broker and the transfers, and takes whatever URL is pasted into it,
+// so it gets serve's 1 GiB rather than the one-shot convert's 2 GiB.
+var imageBudget = codec.NewBudget(1<<30, "")
+
 // loaded is what a load or an encode hands back to the UI goroutine.
 type loaded struct {
 	img      *codec.Image
@@ -358,7 +364,7 @@ func (p *preview) load(src string) {
 	ctx := p.g.ctx
 	go func() {
 		out := loaded{source: src, opts: opts}
-		lo := codec.LoadOptions{Target: &opts}
+		lo := codec.LoadOptions{Target: &opts, Budget: imageBudget}
 		out.img, out.err = codec.Load(ctx, src, lo)
 		if out.err == nil {
 			out.srcThumb = sourceThumb(ctx, out.img)

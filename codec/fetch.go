@@ -13,7 +13,10 @@ import (
 	"imagebeam/internal/redact"
 )
 
-var errTooManyRedirects = errors.New("too many redirects")
+var (
+	errTooManyRedirects = errors.New("too many redirects")
+	errDowngrade        = errors.New("a redirect from https to http")
+)
 
 // fetch downloads rawURL within lo's timeouts and size cap and checks that
 // the body is an image, holding its bytes in l's input share. lo is
@@ -34,6 +37,9 @@ func fetch(ctx context.Context, rawURL string, lo LoadOptions, l *lease) ([]byte
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if lo.MaxRedirects < 0 || len(via) > lo.MaxRedirects {
 			return errTooManyRedirects
+		}
+		if via[len(via)-1].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return errDowngrade // what TLS protected would travel in clear
 		}
 		return nil
 	}
@@ -79,10 +85,25 @@ func fetch(ctx context.Context, rawURL string, lo LoadOptions, l *lease) ([]byte
 	return data, nil
 }
 
+// newTransport dials through lo's FetchPolicy: its check runs on every
+// address dialled, after DNS resolution, redirects included. A request
+// sent through a proxy dials the proxy, so its own host is checked first.
 func newTransport(lo LoadOptions) *http.Transport {
-	d := &net.Dialer{Timeout: lo.ConnectTimeout, KeepAlive: 30 * time.Second}
+	policy := FetchPolicy{}
+	if lo.FetchPolicy != nil {
+		policy = *lo.FetchPolicy
+	}
+	d := &net.Dialer{Timeout: lo.ConnectTimeout, KeepAlive: 30 * time.Second, Control: policy.control}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		Proxy: func(req *http.Request) (*url.URL, error) {
+			proxy, err := http.ProxyFromEnvironment(req)
+			if proxy != nil && err == nil {
+				if err := policy.checkHost(req.Context(), req.URL.Hostname()); err != nil {
+					return nil, err
+				}
+			}
+			return proxy, err
+		},
 		DialContext:           d.DialContext,
 		TLSHandshakeTimeout:   lo.ConnectTimeout,
 		ResponseHeaderTimeout: lo.FetchTimeout,
@@ -96,6 +117,10 @@ func newTransport(lo LoadOptions) *http.Transport {
 func fetchError(ctx context.Context, host string, err error, lo LoadOptions) error {
 	var opErr *net.OpError
 	switch {
+	case policyError(err) != nil:
+		return policyError(err)
+	case errors.Is(err, errDowngrade):
+		return fmt.Errorf("%w: %s redirected from https to http, which is refused", ErrFetch, host)
 	case errors.Is(err, errTooManyRedirects):
 		return fmt.Errorf("%w: %s redirected more than %d times (a redirect loop?)", ErrFetch, host, max(lo.MaxRedirects, 0))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):

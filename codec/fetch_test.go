@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -146,5 +147,69 @@ func TestLoadURLDeclaredTooLarge(t *testing.T) {
 	_, err := LoadURL(context.Background(), srv.URL+"/", LoadOptions{MaxInputBytes: 1000})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Errorf("got %v", err)
+	}
+}
+
+func TestFetchPolicyIsCheckedAfterResolutionAndOnRedirects(t *testing.T) {
+	jpg := readTestdata(t, "quadrants.jpg")
+	var hits atomic.Int32
+	target := newServer(t, map[string]http.HandlerFunc{
+		"/photo.jpg": func(w http.ResponseWriter, r *http.Request) { hits.Add(1); w.Write(jpg) },
+	})
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(target.URL, "http://"))
+	// The front server (127.0.0.1, allowed) redirects to IPv6 loopback,
+	// which the third case closes: the policy must see the redirect's
+	// address too. (Nothing is dialled: the check refuses before connect.)
+	front := newServer(t, map[string]http.HandlerFunc{
+		"/to-v6": func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "http://[::1]:"+port+"/photo.jpg", http.StatusFound)
+		},
+	})
+	closeLoopback, err := ParseFetchPolicy(nil, []string{"127.0.0.1/32", "::1/128"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeV6, err := ParseFetchPolicy(nil, []string{"::1/128"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		url    string
+		policy *FetchPolicy
+	}{
+		// 0.0.0.0 is refused by default; Linux would dial it as loopback,
+		// so a broken check stays on this machine and shows in hits.
+		{"the unspecified address", "http://0.0.0.0:" + port + "/photo.jpg", nil},
+		{"a name that resolves to a closed address", "http://localhost:" + port + "/photo.jpg", &closeLoopback},
+		{"a redirect to a closed address", front.URL + "/to-v6", &closeV6},
+	} {
+		_, err := LoadURL(ctx, c.url, LoadOptions{FetchPolicy: c.policy, ConnectTimeout: 5 * time.Second})
+		if !errors.Is(err, ErrFetchPolicy) {
+			t.Errorf("%s: %v, want ErrFetchPolicy", c.name, err)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the closed server was reached %d times", n)
+	}
+	// The default policy lets loopback through.
+	if _, err := LoadURL(ctx, "http://localhost:"+port+"/photo.jpg", LoadOptions{}); err != nil {
+		t.Fatalf("the default policy refused loopback: %v", err)
+	}
+}
+
+func TestRedirectFromHTTPSToHTTPIsRefused(t *testing.T) {
+	jpg := readTestdata(t, "quadrants.jpg")
+	plain := newServer(t, map[string]http.HandlerFunc{
+		"/photo.jpg": func(w http.ResponseWriter, r *http.Request) { w.Write(jpg) },
+	})
+	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, plain.URL+"/photo.jpg", http.StatusFound)
+	}))
+	defer secure.Close()
+	_, err := LoadURL(context.Background(), secure.URL+"/photo.jpg", LoadOptions{HTTPClient: secure.Client()})
+	if !errors.Is(err, ErrFetch) || !strings.Contains(err.Error(), "from https to http") {
+		t.Fatalf("err = %v, want a refused https→http redirect", err)
 	}
 }

@@ -42,8 +42,12 @@ type LoadOptions struct {
 	// by itself when later Options need more resolution than was kept.
 	Target *Options
 	// HTTPClient fetches URLs; nil builds one from the fields below
-	// (proxy from the environment).
+	// (proxy from the environment). A client given here bypasses
+	// FetchPolicy, which only the built one can enforce.
 	HTTPClient *http.Client
+	// FetchPolicy decides which addresses URL fetches may reach; nil means
+	// the default policy (see FetchPolicy).
+	FetchPolicy *FetchPolicy
 	// ConnectTimeout bounds connecting (TCP and TLS); 0 means 10 s.
 	ConnectTimeout time.Duration
 	// FetchTimeout bounds a whole fetch, body included; 0 means 60 s.

@@ -431,3 +431,15 @@ func TestMaxMemoryFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestServeRefusesABadFetchRange(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--listen", "127.0.0.1:0", "--fetch-deny", "10.0.0.0/33"},
+		{"serve", "--listen", "127.0.0.1:0", "--fetch-allow", "lab-net"},
+	} {
+		r := run(args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "address range") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%v: %+v, want exit 2 and one sentence", args, r)
+		}
+	}
+}

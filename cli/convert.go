@@ -18,6 +18,7 @@ type imageFlags struct {
 	grayscale, upscale                       bool
 	maxPixels                                int64
 	maxMemory                                byteSize
+	fetch                                    codec.FetchPolicy // from the settings file
 }
 
 func (f *imageFlags) register(fs *flag.FlagSet) {
@@ -53,7 +54,7 @@ func prepare(ctx context.Context, source string, dev config.Device, imf *imageFl
 	if err != nil {
 		return nil, err
 	}
-	lo := codec.LoadOptions{MaxPixels: imf.maxPixels, Budget: memoryBudget(imf.maxMemory)}
+	lo := codec.LoadOptions{MaxPixels: imf.maxPixels, Budget: memoryBudget(imf.maxMemory), FetchPolicy: &imf.fetch}
 	return codec.Convert(ctx, source, lo, opts)
 }
 
@@ -68,14 +69,21 @@ func runConvert(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	dev := config.DefaultDevice()
-	if *device != "" {
+	// The settings file names the device, and its fetch policy applies to
+	// URLs; a local file without --device needs neither.
+	if *device != "" || codec.IsURL(pos[0]) {
 		settings, err := loadSettings(env)
 		if err != nil {
 			return err
 		}
+		if imf.fetch, err = settings.Fetch.Policy(nil, nil); err != nil {
+			return err
+		}
 		var ok bool
-		if dev, ok = settings.Device(*device); !ok {
-			return usagef("no saved device is named %q", *device)
+		if *device != "" {
+			if dev, ok = settings.Device(*device); !ok {
+				return usagef("no saved device is named %q", *device)
+			}
 		}
 	}
 	set := setFlags(fs)

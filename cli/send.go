@@ -98,6 +98,9 @@ func runSend(ctx context.Context, env Env, args []string) error {
 	if err := profile.Validate(); err != nil {
 		return err
 	}
+	if imf.fetch, err = settings.Fetch.Policy(nil, nil); err != nil {
+		return err
+	}
 	dev := profile.Transfer()
 	dev.Settings.ReconnectWait = df.reconnectWait
 	brokerCfg := bf.config(set, settings.Broker)

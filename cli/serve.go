@@ -44,6 +44,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	token := fs.String("token", "", "require \"Authorization: Bearer `TOKEN`\" (better: set IMAGEBEAM_TOKEN, which ps cannot show)")
 	var cors listFlag
 	fs.Var(&cors, "cors", "allow browser pages from this `origin` (scheme://host[:port]) with credentials; repeatable (pages of every other origin get 403)")
+	var fetchAllow, fetchDeny listFlag
+	fs.Var(&fetchAllow, "fetch-allow", "let image URLs reach these address `ranges` (CIDR,…), e.g. a link-local lab network; repeatable, added to the settings file's")
+	fs.Var(&fetchDeny, "fetch-deny", "keep image URLs away from these address `ranges` (CIDR,…), e.g. 10.0.0.0/8; repeatable, added to the settings file's")
 	var hosts listFlag
 	fs.Var(&hosts, "host", "also answer requests that call this server by this host `name` (besides IP addresses, localhost and this computer's name); repeatable")
 	queue := fs.Int("queue", server.DefaultQueueLimit, "transfers that may wait per device; one more is answered 429")
@@ -72,6 +75,10 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	policy, err := settings.Fetch.Policy(fetchAllow, fetchDeny)
+	if err != nil {
+		return usagef("%v", err)
+	}
 	brokerCfg := bf.config(set, settings.Broker)
 	if err := transfer.ValidateBrokerURL(brokerCfg.URL); err != nil {
 		return err
@@ -80,8 +87,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	srv, err := server.New(server.Options{
 		Broker: brokerCfg, Devices: devices, Default: devices[0].Name,
 		Token: *token, CORS: cors, Hosts: serveHosts(hosts, *listen), QueueLimit: *queue, MaxBody: *maxBody, History: *history,
-		Load:      codec.LoadOptions{FetchTimeout: *fetchTimeout, MaxPixels: *maxPixels, Budget: memoryBudget(maxMemory)},
+		Load:      codec.LoadOptions{FetchTimeout: *fetchTimeout, MaxPixels: *maxPixels, Budget: memoryBudget(maxMemory), FetchPolicy: &policy},
 		AccessLog: func(e server.AccessEntry) { logRequest(log, e) },
+		Log:       log,
 	})
 	if err != nil {
 		if errors.Is(err, server.ErrOptions) {

@@ -30,6 +30,23 @@ type Settings struct {
 	Version int      `json:"version"`
 	Broker  Broker   `json:"broker"`
 	Devices []Device `json:"devices"`
+	// Fetch opens or closes address ranges for image URLs (see
+	// codec.FetchPolicy); empty keeps the default policy.
+	Fetch Fetch `json:"fetch,omitzero"`
+}
+
+// Fetch is the URL fetch policy as the settings file writes it: CIDR
+// ranges or single addresses, e.g. {"allow": ["169.254.10.0/24"],
+// "deny": ["10.0.0.0/8"]}.
+type Fetch struct {
+	Allow []string `json:"allow,omitempty"`
+	Deny  []string `json:"deny,omitempty"`
+}
+
+// Policy returns the fetch policy with the flags' ranges added to the
+// settings file's.
+func (f Fetch) Policy(allow, deny []string) (codec.FetchPolicy, error) {
+	return codec.ParseFetchPolicy(append(append([]string(nil), f.Allow...), allow...), append(append([]string(nil), f.Deny...), deny...))
 }
 
 // Broker is the broker profile.
@@ -227,6 +244,9 @@ func (s *Settings) Validate() error {
 			return fmt.Errorf("%w: two devices are named %q", ErrSettings, d.Name)
 		}
 		seen[key] = true
+	}
+	if _, err := s.Fetch.Policy(nil, nil); err != nil {
+		return fmt.Errorf("%w: fetch: %w", ErrSettings, err)
 	}
 	if !s.Broker.Builtin && s.Broker.URL != "" {
 		if err := transfer.ValidateBrokerURL(s.Broker.URL); err != nil {

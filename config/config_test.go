@@ -153,3 +153,24 @@ func TestImageProfile(t *testing.T) {
 		}
 	}
 }
+
+func TestFetchRangesAreCheckedWhenRead(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "settings.json")
+	if err := os.WriteFile(p, []byte(`{"version":1,"broker":{"builtin":true},"devices":[],"fetch":{"allow":["169.254.10.0/24"],"deny":["10.0.0.0/8"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := s.Fetch.Policy(nil, []string{"192.168.9.9"})
+	if err != nil || len(pol.Allow) != 1 || len(pol.Deny) != 2 {
+		t.Fatalf("policy %+v, %v", pol, err)
+	}
+	if err := os.WriteFile(p, []byte(`{"version":1,"fetch":{"deny":["ten-net"]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p); !errors.Is(err, ErrSettings) || !strings.Contains(err.Error(), "ten-net") {
+		t.Fatalf("a bad range: %v, want ErrSettings naming it", err)
+	}
+}

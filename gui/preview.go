@@ -362,9 +362,10 @@ func (p *preview) load(src string) {
 		opts = codec.Options{}
 	}
 	ctx := p.g.ctx
+	policy, _ := p.g.settings.Fetch.Policy(nil, nil) // checked when the settings were read
 	go func() {
 		out := loaded{source: src, opts: opts}
-		lo := codec.LoadOptions{Target: &opts, Budget: imageBudget}
+		lo := codec.LoadOptions{Target: &opts, Budget: imageBudget, FetchPolicy: &policy}
 		out.img, out.err = codec.Load(ctx, src, lo)
 		if out.err == nil {
 			out.srcThumb = sourceThumb(ctx, out.img)

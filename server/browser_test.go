@@ -2,8 +2,12 @@ package server
 
 import (
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"imagebeam/config"
@@ -91,3 +95,60 @@ func TestWebPagesCannotDriveOrReadTheServer(t *testing.T) {
 		t.Errorf("%d transfers, want only the script's: a web page started one", n)
 	}
 }
+
+// TestURLErrorsRevealNoPortState: whether the image URL's port refused the
+// connection, reset it, answered 401 or sent a web page, a remote caller
+// gets the same answer; the server's log keeps the detail.
+func TestURLErrorsRevealNoPortState(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	url := startEmbedded(t)
+	dev := testDevice("bench")
+	var logged strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logged.Write(p)
+	}), nil))
+	f := newFixture(t, Options{Broker: transfer.BrokerConfig{URL: url}, Devices: []config.Device{dev}, Log: log})
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/login":
+			http.Error(w, "who are you?", http.StatusUnauthorized)
+		case "/reset":
+			c, _, _ := w.(http.Hijacker).Hijack()
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		default:
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte("<html><body>an admin page</body></html>"))
+		}
+	}))
+	defer web.Close()
+	var first string
+	for _, u := range []string{"http://" + closedPort(t) + "/a.jpg", web.URL + "/reset", web.URL + "/login", web.URL + "/admin"} {
+		r := f.get(ctx, "/image?url="+u)
+		if first == "" {
+			first = r.raw
+		}
+		if r.status != http.StatusBadGateway || r.raw != first {
+			t.Errorf("%s: %d %s, want 502 and the same answer as the others (%s)", u, r.status, r.raw, first)
+		}
+	}
+	r := f.get(ctx, "/image?url=http://0.0.0.0:"+strings.Split(web.URL, ":")[2]+"/a.jpg")
+	if r.status != http.StatusForbidden || !strings.Contains(r.raw, "does not fetch from") {
+		t.Errorf("a URL the fetch policy refuses: %d %s", r.status, r.raw)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, detail := range []string{"connection refused", "401", "text/html", "not allowed"} {
+		if !strings.Contains(logged.String(), detail) {
+			t.Errorf("the server's log does not keep %q:\n%s", detail, logged.String())
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -81,3 +81,28 @@ func statusFor(err error) (int, string) {
 	}
 	return http.StatusInternalServerError, msg
 }
+
+// Sentences a remote caller gets for an image URL that failed. Which of
+// "connection refused", "reset", "answered 401" or "sent text/html" it was
+// would tell anyone who can reach serve which ports of which hosts are
+// open: they all get one sentence, and the server's log keeps the detail.
+const (
+	msgURLFailed = "the image URL could not be fetched, or what it sent is not an image"
+	msgURLPolicy = "the image URL points to an address this server does not fetch from (link-local, multicast, a cloud metadata service, or a range closed by --fetch-deny)"
+)
+
+// publicError is statusFor, but for a transfer whose image came from a URL
+// the fetch's own failures become one sentence that reveals nothing of the
+// network behind the server.
+func publicError(source string, err error) (int, string) {
+	if source == "url" {
+		switch {
+		case errors.Is(err, codec.ErrFetchPolicy):
+			return http.StatusForbidden, msgURLPolicy
+		case errors.Is(err, codec.ErrFetch), errors.Is(err, codec.ErrNotImage), errors.Is(err, codec.ErrEmpty),
+			errors.Is(err, codec.ErrTooLarge):
+			return http.StatusBadGateway, msgURLFailed
+		}
+	}
+	return statusFor(err)
+}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -94,6 +95,9 @@ type Options struct {
 	ReadTimeout time.Duration
 	// AccessLog, when set, gets one entry per request.
 	AccessLog func(AccessEntry)
+	// Log, when set, gets one line per failed transfer with the whole
+	// error, which a remote caller does not always get (see publicError).
+	Log *slog.Logger
 }
 
 // AccessEntry is one request, for the access log. It never holds the

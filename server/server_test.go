@@ -78,7 +78,7 @@ func TestErrorStatuses(t *testing.T) {
 		{"url missing", f, "GET", "/image", "", nil, 400},
 		{"url not http", f, "GET", "/image?url=ftp://example.org/a.png", "", nil, 400},
 		{"unknown device", f, "GET", "/image?url=IMG/photo.png&device=nope", "", nil, 404},
-		{"url is text", f, "GET", "/image?url=IMG/text", "", nil, 415},
+		{"url is text", f, "GET", "/image?url=IMG/text", "", nil, 502}, // like every fetch failure: no port state for the caller
 		{"url is HEIC", f, "GET", "/image?url=IMG/heic", "", nil, 415},
 		{"upload is text", f, "POST", "/image", "text/plain", []byte("hello"), 415},
 		{"upload empty", f, "POST", "/image", "image/png", []byte{}, 400},

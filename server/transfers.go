@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"imagebeam/codec"
+	"imagebeam/internal/redact"
 	"imagebeam/transfer"
 )
 
@@ -248,7 +249,11 @@ func (s *Server) finish(j *job, st *transfer.Stats, err error, last transfer.Eve
 	j.rec.State = StateDone
 	if err != nil {
 		j.rec.State = StateFailed
-		j.rec.HTTPStatus, j.rec.Error = statusFor(err)
+		j.rec.HTTPStatus, j.rec.Error = publicError(j.rec.Source, err)
+		if s.opts.Log != nil {
+			s.opts.Log.Warn("transfer failed", "transfer", j.id, "device", j.rec.Device, "source", j.rec.Source,
+				"status", j.rec.HTTPStatus, "error", redact.Text(err.Error()))
+		}
 	} else {
 		j.rec.HTTPStatus = http.StatusOK
 	}

@@ -23,7 +23,7 @@ const (
 // memoryHeadroom is what the process needs besides image preparations
 // (connections, transfers, the runtime), added to the budget to make the
 // garbage collector's soft limit.
-const memoryHeadroom = 128 << 20
+const memoryHeadroom = 64 << 20
 
 // byteSize is a flag holding a size in bytes, given as 1GiB, 512MiB, 1.5G,
 // 800MB or a plain number of bytes.

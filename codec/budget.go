@@ -3,6 +3,7 @@ package codec
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,13 @@ import (
 // bytes and each waiting for room to decode could fill it and wait for
 // ever.
 //
+// At most GOMAXPROCS conversions hold the decoding pool at once: each is
+// CPU-bound, and bounding them here rather than with a semaphore of their
+// own keeps one order for everything a preparation waits for (input, then
+// decoding): a caller that waited for a CPU slot before its download got
+// memory could otherwise hold the slot that an upload holding memory
+// waits for.
+//
 // A reservation lasts for one call (a Load, an Encode, a Convert): the
 // working copy an Image keeps between calls is outside the budget. A nil
 // *Budget admits everything.
@@ -46,6 +54,7 @@ func NewBudget(limit int64, how string) *Budget {
 	b := &Budget{limit: limit, how: how}
 	b.input.size = limit / 4
 	b.work.size = limit - b.input.size
+	b.work.maxHolders = max(1, runtime.GOMAXPROCS(0))
 	return b
 }
 
@@ -58,9 +67,10 @@ func (b *Budget) WorkLimit() int64 { return b.work.size }
 // InputLimit is the most the encoded inputs being read may hold together.
 func (b *Budget) InputLimit() int64 { return b.input.size }
 
-// Acquire waits until n bytes of the decoding pool are free, in the order
-// the calls came, or until ctx ends. n over WorkLimit fails at once with
-// ErrMemoryBudget. Release gives them back.
+// Acquire waits until n bytes of the decoding pool are free and fewer
+// than GOMAXPROCS conversions hold it, in the order the calls came, or
+// until ctx ends. n over WorkLimit fails at once with ErrMemoryBudget.
+// Release gives back what one Acquire took.
 func (b *Budget) Acquire(ctx context.Context, n int64) error {
 	if n > b.work.size {
 		return fmt.Errorf("%w: %s is more than the %s that one image may use of the %s",
@@ -69,7 +79,7 @@ func (b *Budget) Acquire(ctx context.Context, n int64) error {
 	return b.work.acquire(ctx, n)
 }
 
-// Release returns n bytes taken with Acquire.
+// Release returns the n bytes one Acquire took.
 func (b *Budget) Release(n int64) {
 	b.work.release(n)
 	b.afterRelease(n)
@@ -122,13 +132,17 @@ func (b *Budget) afterRelease(n int64) {
 }
 
 // pool is a weighted semaphore over bytes that serves waiters in FIFO
-// order, so a big request is not starved by a stream of small ones.
+// order, so a big request is not starved by a stream of small ones. Each
+// acquire of more than nothing also makes a holder, and with maxHolders
+// set no more than that many hold it at once; release ends one.
 type pool struct {
-	mu      sync.Mutex
-	size    int64
-	used    int64
-	peak    int64 // the most ever in use, for tests
-	waiters []*waiter
+	mu         sync.Mutex
+	size       int64
+	used       int64
+	peak       int64 // the most ever in use, for tests
+	holders    int
+	maxHolders int // 0: any number
+	waiters    []*waiter
 	// onWait, when set, is called (with mu held) as a request starts to
 	// wait; tests use it instead of sleeping.
 	onWait func()
@@ -144,7 +158,7 @@ func (p *pool) acquire(ctx context.Context, n int64) error {
 		return ctx.Err()
 	}
 	p.mu.Lock()
-	if len(p.waiters) == 0 && p.used+n <= p.size {
+	if len(p.waiters) == 0 && p.fits(n) {
 		p.take(n)
 		p.mu.Unlock()
 		return nil
@@ -166,6 +180,7 @@ func (p *pool) acquire(ctx context.Context, n int64) error {
 	case <-w.ready:
 		// Granted while ctx ended: hand it on.
 		p.used -= n
+		p.holders--
 	default:
 		for i, x := range p.waiters {
 			if x == w {
@@ -179,12 +194,35 @@ func (p *pool) acquire(ctx context.Context, n int64) error {
 	return ctx.Err()
 }
 
+// fits reports whether a new holder of n bytes fits now; mu is held.
+func (p *pool) fits(n int64) bool {
+	return p.used+n <= p.size && (p.maxHolders == 0 || p.holders < p.maxHolders)
+}
+
 func (p *pool) take(n int64) {
 	p.used += n
+	p.holders++
 	p.peak = max(p.peak, p.used)
 }
 
+// release gives back what one holder took.
 func (p *pool) release(n int64) {
+	if n <= 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.used -= n
+	p.holders--
+	if p.used < 0 || p.holders < 0 {
+		panic("codec: Budget released more than it holds")
+	}
+	p.grant()
+}
+
+// shrink gives back n bytes of a holder's share, which goes on holding the
+// rest.
+func (p *pool) shrink(n int64) {
 	if n <= 0 {
 		return
 	}
@@ -197,9 +235,9 @@ func (p *pool) release(n int64) {
 	p.grant()
 }
 
-// tryAcquire takes n bytes if they are free now, without waiting or
-// jumping the queue.
-func (p *pool) tryAcquire(n int64) bool {
+// grow adds n bytes to a holder's share if they are free now, without
+// waiting or jumping the queue.
+func (p *pool) grow(n int64) bool {
 	if n <= 0 {
 		return true
 	}
@@ -208,7 +246,8 @@ func (p *pool) tryAcquire(n int64) bool {
 	if len(p.waiters) > 0 || p.used+n > p.size {
 		return false
 	}
-	p.take(n)
+	p.used += n
+	p.peak = max(p.peak, p.used)
 	return true
 }
 
@@ -216,7 +255,7 @@ func (p *pool) tryAcquire(n int64) bool {
 func (p *pool) grant() {
 	for len(p.waiters) > 0 {
 		w := p.waiters[0]
-		if p.used+w.n > p.size {
+		if !p.fits(w.n) {
 			return
 		}
 		p.take(w.n)
@@ -251,20 +290,27 @@ func (l *lease) acquireInput(ctx context.Context, n int64) error {
 	return nil
 }
 
-// keepInput shrinks the input share to n bytes once the input is read.
+// keepInput shrinks the input share to n bytes once the input is read
+// (to one at least, so the share still ends with its release).
 func (l *lease) keepInput(n int64) {
+	n = max(n, 1)
 	if l.b != nil && n < l.input {
-		l.b.ReleaseInput(l.input - n)
+		l.b.input.shrink(l.input - n)
+		l.b.afterRelease(l.input - n)
 		l.input = n
 	}
 }
 
-// acquireWork takes n more bytes of the decoding pool for the image
-// described by what ("this 10000×10000 progressive JPEG"), refusing at
-// once when they could never fit.
+// acquireWork takes n bytes of the decoding pool for the image described
+// by what ("this 10000×10000 progressive JPEG"), refusing at once when
+// they could never fit. A lease takes its decoding share once: waiting for
+// more while holding some could wait for ever (see tryGrow).
 func (l *lease) acquireWork(ctx context.Context, n int64, what string) error {
 	if l.b == nil {
 		return ctx.Err()
+	}
+	if l.work > 0 {
+		panic("codec: a lease acquired its decoding share twice")
 	}
 	if l.work+n > l.b.work.size {
 		return fmt.Errorf("%w: %s needs about %s to convert, more than the %s that one image may use of the %s",
@@ -284,8 +330,8 @@ func (l *lease) tryGrow(n int64) bool {
 	if l.b == nil {
 		return true
 	}
-	if !l.b.work.tryAcquire(n) {
-		return false
+	if l.work <= 0 || !l.b.work.grow(n) {
+		return false // no share to grow: it would be a new holder
 	}
 	l.work += max(n, 0)
 	return true

@@ -39,10 +39,11 @@ func TestBudgetSplitsIntoInputAndWork(t *testing.T) {
 
 func TestBudgetServesWaitersInArrivalOrder(t *testing.T) {
 	b := NewBudget(400, "") // 300 for work
+	b.work.maxHolders = 0   // bytes only here
 	ctx := context.Background()
 	waiting := waitHook(&b.work)
-	if err := b.Acquire(ctx, 300); err != nil {
-		t.Fatal(err)
+	if b.Acquire(ctx, 100) != nil || b.Acquire(ctx, 200) != nil {
+		t.Fatal("the pool's first 300 bytes were refused")
 	}
 	done := make(chan error, 3)
 	for _, n := range []int64{200, 10, 100} {
@@ -68,14 +69,43 @@ func TestBudgetServesWaitersInArrivalOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b.Release(110)
-	if b.work.peak != 300 {
-		t.Errorf("peak %d, want 300", b.work.peak)
+	b.Release(10)
+	b.Release(100)
+	if b.work.peak != 300 || b.work.holders != 0 {
+		t.Errorf("peak %d, holders %d; want 300 and 0", b.work.peak, b.work.holders)
 	}
+}
+
+// Conversions are CPU-bound: past the limit one waits though its bytes
+// would fit, and the next release lets it in.
+func TestBudgetBoundsConversionsAtOnce(t *testing.T) {
+	b := NewBudget(4000, "")
+	if b.work.maxHolders < 1 {
+		t.Fatalf("no bound on conversions (%d)", b.work.maxHolders)
+	}
+	b.work.maxHolders = 2
+	ctx := context.Background()
+	waiting := waitHook(&b.work)
+	if b.Acquire(ctx, 10) != nil || b.Acquire(ctx, 10) != nil {
+		t.Fatal("refused")
+	}
+	third := make(chan error, 1)
+	go func() { third <- b.Acquire(ctx, 10) }()
+	next(t, waiting)
+	if u := b.work.inUse(); u != 20 {
+		t.Fatalf("a third conversion got in: %d bytes in use", u)
+	}
+	b.Release(10)
+	if err := next(t, third); err != nil {
+		t.Fatal(err)
+	}
+	b.Release(10)
+	b.Release(10)
 }
 
 func TestBudgetWaitEndsWithContextAndLetsTheNextOneIn(t *testing.T) {
 	b := NewBudget(400, "")
+	b.work.maxHolders = 0
 	waiting := waitHook(&b.work)
 	if err := b.Acquire(context.Background(), 250); err != nil {
 		t.Fatal(err)

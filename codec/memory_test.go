@@ -116,8 +116,8 @@ func TestConvertAllocatesNoMoreThanItReserved(t *testing.T) {
 			if margin := int64(256<<10) + reserved/50; got > reserved+margin {
 				t.Errorf("allocated %d bytes, more than the %d reserved (+%d)", got, reserved, margin)
 			}
-			if u := b.work.inUse() + b.input.inUse(); u != 0 {
-				t.Errorf("%d bytes still reserved after Convert returned", u)
+			if u := b.work.inUse() + b.input.inUse(); u != 0 || b.work.holders != 0 || b.input.holders != 0 {
+				t.Errorf("%d bytes and %d+%d holders still reserved after Convert returned", u, b.work.holders, b.input.holders)
 			}
 		})
 	}

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -129,8 +128,9 @@ type Server struct {
 	ctx    context.Context // transfers run on it; cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // workers and preparations
-	prep   chan struct{}  // bounds image conversions running at once (CPU)
-	budget *codec.Budget  // bounds their memory, and uploads'
+	// budget bounds the memory of preparations and uploads, and how many
+	// preparations decode at once (one a core).
+	budget *codec.Budget
 
 	// beforeUploadWait, when set (tests), is called as an upload starts
 	// waiting for its memory, its body unread.
@@ -191,7 +191,6 @@ func New(opts Options) (*Server, error) {
 		hosts:   map[string]bool{},
 		queues:  map[string]*queue{},
 		jobs:    map[string]*job{},
-		prep:    make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
 	}
 	for _, d := range opts.Devices {
 		if err := d.Validate(); err != nil {

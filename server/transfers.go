@@ -164,13 +164,8 @@ func (s *Server) prepare(j *job, prepare func(context.Context) (*codec.Result, e
 	if j.cleanup != nil {
 		defer j.cleanup()
 	}
-	select {
-	case s.prep <- struct{}{}:
-		defer func() { <-s.prep }()
-	case <-s.ctx.Done():
-		j.prep = transfer.ErrCanceled
-		return
-	}
+	// The memory budget (Options.Load.Budget) decides when it may decode,
+	// and bounds how many decode at once.
 	res, err := prepare(s.ctx)
 	if err == nil {
 		err = transfer.CheckSize(len(res.JPEG), j.dev.tr.Settings.Chunk)

@@ -10,11 +10,13 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -387,6 +389,7 @@ func TestParseTreatsEverythingAfterDoubleDashAsPositional(t *testing.T) {
 // A bomb is refused from its header, in one line, with exit 2; the flag
 // raises the budget for those who mean it.
 func TestConvertRefusesAnImageOverTheMemoryBudget(t *testing.T) {
+	keepMemoryLimit(t)
 	var bomb bytes.Buffer
 	err := bombs.JPEG{Width: 10000, Height: 10000, Progressive: true,
 		Components: []bombs.Sampling{{H: 1, V: 1}, {H: 1, V: 1}, {H: 1, V: 1}}}.Write(&bomb)
@@ -406,7 +409,14 @@ func TestConvertRefusesAnImageOverTheMemoryBudget(t *testing.T) {
 	}
 }
 
+// keepMemoryLimit undoes the soft memory limit a command sets for the
+// whole test process.
+func keepMemoryLimit(t *testing.T) {
+	t.Cleanup(func() { debug.SetMemoryLimit(math.MaxInt64) })
+}
+
 func TestMaxMemoryFlag(t *testing.T) {
+	keepMemoryLimit(t)
 	if r := run("convert", "-h"); !strings.Contains(r.stdout, "-max-memory size") || !strings.Contains(r.stdout, "(default 2GiB)") {
 		t.Errorf("convert -h does not show --max-memory and its default: %s", r.stdout)
 	}

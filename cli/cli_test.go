@@ -453,3 +453,14 @@ func TestServeRefusesABadFetchRange(t *testing.T) {
 		}
 	}
 }
+
+func TestSendRawStopsReadingAtTheProtocolLimit(t *testing.T) {
+	// /dev/zero says it is 0 bytes long and never ends.
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero here")
+	}
+	r := run("send", "--raw", "/dev/zero")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "too large") {
+		t.Fatalf("got %+v, want exit 2: too large for the protocol", r)
+	}
+}

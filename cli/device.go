@@ -194,7 +194,7 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	}
 	var img []byte
 	if len(pos) == 1 {
-		if img, err = readImage(env, pos[0]); err != nil {
+		if img, err = readImage(env, pos[0], transfer.DefaultChunk); err != nil {
 			return err
 		}
 	}

@@ -109,7 +109,7 @@ func runSend(ctx context.Context, env Env, args []string) error {
 	}
 	var image []byte
 	if *raw {
-		if image, err = readImage(env, pos[0]); err != nil {
+		if image, err = readImage(env, pos[0], dev.Settings.Chunk); err != nil {
 			return err
 		}
 	} else {
@@ -151,10 +151,14 @@ func runSend(ctx context.Context, env Env, args []string) error {
 	return nil
 }
 
-// readImage reads the image to send: a file, or standard input for "-".
-func readImage(env Env, path string) ([]byte, error) {
+// readImage reads the image to send, a file or standard input for "-", up
+// to what the protocol carries at this chunk size plus one byte, whatever
+// the file says its size is (a device, a FIFO, /dev/zero): one byte over is
+// enough for CheckSize to refuse it.
+func readImage(env Env, path string, chunk int) ([]byte, error) {
+	limit := int64(transfer.MaxImageSize(min(max(chunk, 1), transfer.MaxChunk))) + 1
 	if path == "-" {
-		b, err := io.ReadAll(io.LimitReader(env.Stdin, int64(transfer.MaxImageSize(transfer.MaxChunk))+1))
+		b, err := io.ReadAll(io.LimitReader(env.Stdin, limit))
 		if err != nil {
 			return nil, fmt.Errorf("%w: cannot read standard input: %v", errBadInput, err)
 		}
@@ -167,7 +171,12 @@ func readImage(env Env, path string) ([]byte, error) {
 	if fi.IsDir() {
 		return nil, fmt.Errorf("%w: %s is a folder, not an image file", errBadInput, path)
 	}
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot read %s: %v", errBadInput, path, unwrapPath(err))
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit))
 	if err != nil {
 		return nil, fmt.Errorf("%w: cannot read %s: %v", errBadInput, path, unwrapPath(err))
 	}

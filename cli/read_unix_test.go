@@ -16,7 +16,7 @@ func TestConvertStopsReadingDevZeroAtTheCap(t *testing.T) {
 		t.Skip("no /dev/zero")
 	}
 	r := run("convert", "/dev/zero", filepath.Join(t.TempDir(), "out.jpg"))
-	if r.code != ExitUsage || !strings.Contains(r.stderr, "reading /dev/zero stopped at the 64.0 MiB limit") || strings.Count(r.stderr, "\n") != 1 {
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "reading /dev/zero stopped at the 64 MiB limit") || strings.Count(r.stderr, "\n") != 1 {
 		t.Fatalf("got %+v", r)
 	}
 }

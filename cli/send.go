@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"imagebeam/config"
+	"imagebeam/internal/human"
 	"imagebeam/transfer"
 )
 
@@ -198,21 +199,9 @@ func unwrapPath(err error) error {
 
 func summary(dev transfer.Device, st transfer.Stats) string {
 	return fmt.Sprintf("sent %s (%d packets) to %s in %s: %s, %d retransmissions (%d timeouts, %d NAKs, %d reconnects), %d malformed ignored, RTT median %.2f ms, p99 %.2f ms",
-		humanBytes(float64(st.Bytes)), st.Packets, dev.ToDevice, st.Duration.Round(time.Millisecond), humanRate(st.Throughput),
+		human.Bytes(int64(st.Bytes)), st.Packets, dev.ToDevice, st.Duration.Round(time.Millisecond), human.Rate(st.Throughput),
 		st.Retransmits, st.Timeouts, st.NAKs, st.Reconnects, st.Malformed, st.RTTMedianMs, st.RTTP99Ms)
 }
-
-func humanBytes(n float64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", n/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", n/(1<<10))
-	}
-	return fmt.Sprintf("%.0f bytes", n)
-}
-
-func humanRate(bps float64) string { return humanBytes(bps) + "/s" }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -251,7 +240,7 @@ func (b *progressBar) show(e transfer.Event) {
 		full := int(frac * width)
 		fmt.Fprintf(b.w, "\r\033[K[%s%s] %3.0f%%  %d/%d packets  %s  %d retries",
 			strings.Repeat("#", full), strings.Repeat(".", width-full), frac*100,
-			e.AckedPackets, e.TotalPackets, humanRate(e.Rate), b.retries)
+			e.AckedPackets, e.TotalPackets, human.Rate(e.Rate), b.retries)
 	case transfer.Done, transfer.Failed:
 		fmt.Fprint(b.w, "\r\033[K")
 	}
@@ -281,7 +270,7 @@ func (l *plainLog) show(e transfer.Event) {
 		}
 		pct := e.AckedBytes * 100 / e.TotalBytes
 		if pct >= l.nextPct {
-			fmt.Fprintf(l.w, "%d%% (%d/%d packets, %s)\n", pct, e.AckedPackets, e.TotalPackets, humanRate(e.Rate))
+			fmt.Fprintf(l.w, "%d%% (%d/%d packets, %s)\n", pct, e.AckedPackets, e.TotalPackets, human.Rate(e.Rate))
 			l.nextPct = pct/10*10 + 10
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+
+	"imagebeam/internal/human"
 )
 
 // Budget bounds the memory that image preparations hold at once, across
@@ -74,7 +76,7 @@ func (b *Budget) InputLimit() int64 { return b.input.size }
 func (b *Budget) Acquire(ctx context.Context, n int64) error {
 	if n > b.work.size {
 		return fmt.Errorf("%w: %s is more than the %s that one image may use of the %s",
-			ErrMemoryBudget, approxBytes(n), binaryBytes(b.work.size), b.name())
+			ErrMemoryBudget, human.Bytes(n), human.Bytes(b.work.size), b.name())
 	}
 	return b.work.acquire(ctx, n)
 }
@@ -91,7 +93,7 @@ func (b *Budget) Release(n int64) {
 func (b *Budget) AcquireInput(ctx context.Context, n int64) error {
 	if n > b.input.size {
 		return fmt.Errorf("%w: an input of %s is more than the %s of the %s kept for reading inputs",
-			ErrMemoryBudget, binaryBytes(n), binaryBytes(b.input.size), b.name())
+			ErrMemoryBudget, human.Bytes(n), human.Bytes(b.input.size), b.name())
 	}
 	return b.input.acquire(ctx, n)
 }
@@ -104,7 +106,7 @@ func (b *Budget) ReleaseInput(n int64) {
 
 // name is the budget as messages name it: "the 1 GiB memory budget (--max-memory)".
 func (b *Budget) name() string {
-	s := binaryBytes(b.limit) + " memory budget"
+	s := human.Bytes(b.limit) + " memory budget"
 	if b.how != "" {
 		s += " (" + b.how + ")"
 	}
@@ -314,7 +316,7 @@ func (l *lease) acquireWork(ctx context.Context, n int64, what string) error {
 	}
 	if l.work+n > l.b.work.size {
 		return fmt.Errorf("%w: %s needs about %s to convert, more than the %s that one image may use of the %s",
-			ErrMemoryBudget, what, approxBytes(l.work+n), binaryBytes(l.b.work.size), l.b.name())
+			ErrMemoryBudget, what, human.Bytes(l.work+n), human.Bytes(l.b.work.size), l.b.name())
 	}
 	if err := l.b.work.acquire(ctx, n); err != nil {
 		return err
@@ -345,43 +347,4 @@ func (l *lease) release() {
 	l.b.ReleaseInput(l.input)
 	l.b.Release(l.work)
 	l.input, l.work = 0, 0
-}
-
-// approxBytes is an estimate in the units the budget is given in, so the
-// two compare at a glance: "about 2.1 GiB", "about 790 MiB".
-func approxBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
-}
-
-// binaryBytes is a size as a user gives it to --max-memory: "1 GiB", "768 MiB".
-func binaryBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return trimZero(fmt.Sprintf("%.2f", float64(n)/(1<<30))) + " GiB"
-	case n >= 1<<20:
-		return trimZero(fmt.Sprintf("%.1f", float64(n)/(1<<20))) + " MiB"
-	case n >= 1<<10:
-		return trimZero(fmt.Sprintf("%.1f", float64(n)/(1<<10))) + " KiB"
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
-func trimZero(s string) string {
-	for len(s) > 1 && s[len(s)-1] == '0' {
-		s = s[:len(s)-1]
-	}
-	return trimDot(s)
-}
-
-func trimDot(s string) string {
-	if len(s) > 0 && s[len(s)-1] == '.' {
-		return s[:len(s)-1]
-	}
-	return s
 }

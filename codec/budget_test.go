@@ -167,11 +167,3 @@ func TestLeaseGrowsOnlyIntoFreeMemory(t *testing.T) {
 		t.Fatal("a lease without a budget refused")
 	}
 }
-
-func TestBinaryBytes(t *testing.T) {
-	for n, want := range map[int64]string{1 << 30: "1 GiB", 768 << 20: "768 MiB", 3 << 29: "1.5 GiB", 1<<20 + 1<<19: "1.5 MiB", 100: "100 bytes"} {
-		if got := binaryBytes(n); got != want {
-			t.Errorf("binaryBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}

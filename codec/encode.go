@@ -11,6 +11,8 @@ import (
 	"image/jpeg"
 	"math"
 	"strings"
+
+	"imagebeam/internal/human"
 )
 
 // Result is what the device gets, and what a preview shows about it.
@@ -43,30 +45,18 @@ type Result struct {
 }
 
 // Summary is the one-line report of `imagebeam convert`, e.g.
-// "800×480 JPEG, q85, 61.2 KB, 45 packets (from 6000×4000 JPEG, re-encoded; EXIF orientation 6 applied)".
-// KB are 1000 bytes.
+// "800×480 JPEG, q85, 61.2 KiB, 45 packets (from 6000×4000 JPEG, re-encoded; EXIF orientation 6 applied)".
 func (r *Result) Summary() string {
 	how := "re-encoded"
 	if !r.Reencoded {
 		how = "sent as is"
 	}
-	packets := "packets"
-	if r.Packets == 1 {
-		packets = "packet"
-	}
-	s := fmt.Sprintf("%d×%d JPEG, q%d, %s, %d %s (from %d×%d %s, %s", r.Width, r.Height, r.Quality,
-		kb(r.Bytes), r.Packets, packets, r.SourceWidth, r.SourceHeight, r.SourceFormat, how)
+	s := fmt.Sprintf("%d×%d JPEG, q%d, %s, %s (from %d×%d %s, %s", r.Width, r.Height, r.Quality,
+		human.Bytes(int64(r.Bytes)), human.Count(r.Packets, "packet", "packets"), r.SourceWidth, r.SourceHeight, r.SourceFormat, how)
 	if len(r.Notes) > 0 {
 		s += "; " + strings.Join(r.Notes, "; ")
 	}
 	return s + ")"
-}
-
-func kb(n int) string {
-	if n < 1000 {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	return fmt.Sprintf("%.1f KB", float64(n)/1000)
 }
 
 // geomKey identifies a rendered (oriented, fitted) image in the cache.
@@ -258,7 +248,7 @@ func encodeJPEG(img image.Image, q, keep int) ([]byte, int, error) {
 	if err := jpeg.Encode(w, img, &jpeg.Options{Quality: q}); err != nil {
 		if errors.Is(err, errJPEGTooLong) {
 			return nil, 0, fmt.Errorf("%w: the %d×%d JPEG at quality %d came out over %s, more than any picture should take",
-				ErrMemoryBudget, b.Dx(), b.Dy(), q, humanBytes(w.limit))
+				ErrMemoryBudget, b.Dx(), b.Dy(), q, human.Bytes(w.limit))
 		}
 		return nil, 0, fmt.Errorf("codec: encoding the JPEG failed: %w", err)
 	}

@@ -390,7 +390,7 @@ func TestResultFields(t *testing.T) {
 func TestSummary(t *testing.T) {
 	data := withEXIFOrientation(encodeStdJPEG(t, photo(480, 800, 15), 90), 6, false)
 	res := mustEncode(t, mustLoad(t, data), Options{Width: 400, Height: 240, Fit: FitCover})
-	re := regexp.MustCompile(`^400×240 JPEG, q85, \d+\.\d KB, \d+ packets \(from 800×480 JPEG, re-encoded; EXIF orientation 6 applied\)$`)
+	re := regexp.MustCompile(`^400×240 JPEG, q85, \d+(\.\d+)? KiB, \d+ packets \(from 800×480 JPEG, re-encoded; EXIF orientation 6 applied\)$`)
 	if s := res.Summary(); !re.MatchString(s) {
 		t.Errorf("summary %q", s)
 	}

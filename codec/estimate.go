@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+
+	"imagebeam/internal/human"
 )
 
 // This file estimates, from an image's header and before any pixel is
@@ -344,7 +346,7 @@ func checkBMPSize(d []byte, w, h int) error {
 	row := (int64(bmpBitsPerPixel(d))*int64(w) + 31) / 32 * 4
 	if need := offset + row*int64(h); need > int64(len(d)) {
 		return fmt.Errorf("%w: this %d×%d BMP needs %s of pixel data, and the file has %s",
-			ErrTruncated, w, h, humanBytes(need-offset), humanBytes(int64(len(d))))
+			ErrTruncated, w, h, human.Bytes(need-offset), human.Bytes(int64(len(d))))
 	}
 	return nil
 }

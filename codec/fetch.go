@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"imagebeam/internal/human"
 	"imagebeam/internal/redact"
 )
 
@@ -60,13 +61,13 @@ func fetch(ctx context.Context, rawURL string, lo LoadOptions, l *lease) ([]byte
 	}
 	if resp.ContentLength > lo.MaxInputBytes {
 		return nil, fmt.Errorf("%w: %s is sending %s, over the %s limit", ErrTooLarge, host,
-			humanBytes(resp.ContentLength), humanBytes(lo.MaxInputBytes))
+			human.Bytes(resp.ContentLength), human.Bytes(lo.MaxInputBytes))
 	}
 	data, err := readInput(ctx, resp.Body, resp.ContentLength, lo.MaxInputBytes, l)
 	switch {
 	case errors.Is(err, errOverCap):
 		return nil, fmt.Errorf("%w: the download from %s is over the %s limit", ErrTooLarge, host,
-			humanBytes(inputCap(resp.ContentLength, lo.MaxInputBytes, l)))
+			human.Bytes(inputCap(resp.ContentLength, lo.MaxInputBytes, l)))
 	case errors.Is(err, ErrMemoryBudget):
 		return nil, err
 	case err != nil:

@@ -98,7 +98,7 @@ func TestLoadURL(t *testing.T) {
 	}{
 		{"404", srv.URL + "/missing.jpg", ErrFetch, []string{"404 Not Found", host}},
 		{"HTML body", srv.URL + "/page", ErrNotImage, []string{"text/html", host}},
-		{"never-ending body", srv.URL + "/endless", ErrTooLarge, []string{"1.0 MiB", host}},
+		{"never-ending body", srv.URL + "/endless", ErrTooLarge, []string{"1 MiB", host}},
 		{"body slower than the timeout", srv.URL + "/slow", ErrFetch, []string{"within 300ms", host}},
 		{"redirect loop", srv.URL + "/loop", ErrFetch, []string{"redirected more than 5 times", host}},
 		{"unreachable host", closed, ErrFetch, []string{"cannot connect", "refused"}},

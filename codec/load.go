@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"imagebeam/internal/human"
 )
 
 // Defaults used when a LoadOptions field is left at its zero value.
@@ -190,7 +192,7 @@ func LoadURL(ctx context.Context, url string, lo LoadOptions) (*Image, error) {
 func LoadBytes(ctx context.Context, data []byte, lo LoadOptions) (*Image, error) {
 	lo = lo.normalized()
 	if int64(len(data)) > lo.MaxInputBytes {
-		return nil, fmt.Errorf("%w: %s is over the %s limit", ErrTooLarge, humanBytes(int64(len(data))), humanBytes(lo.MaxInputBytes))
+		return nil, fmt.Errorf("%w: %s is over the %s limit", ErrTooLarge, human.Bytes(int64(len(data))), human.Bytes(lo.MaxInputBytes))
 	}
 	l := lease{b: lo.Budget}
 	defer l.release()
@@ -237,7 +239,7 @@ func ConvertBytes(ctx context.Context, data []byte, lo LoadOptions, opts Options
 	}
 	lo = lo.normalized()
 	if int64(len(data)) > lo.MaxInputBytes {
-		return nil, fmt.Errorf("%w: %s is over the %s limit", ErrTooLarge, humanBytes(int64(len(data))), humanBytes(lo.MaxInputBytes))
+		return nil, fmt.Errorf("%w: %s is over the %s limit", ErrTooLarge, human.Bytes(int64(len(data))), human.Bytes(lo.MaxInputBytes))
 	}
 	lo.Target = &opts
 	l := lease{b: lo.Budget}
@@ -432,16 +434,6 @@ func gifFrames(d []byte) int {
 		}
 	}
 	return frames
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 func megapixels(px int64) string {

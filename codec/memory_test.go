@@ -16,6 +16,7 @@ import (
 	"golang.org/x/image/tiff"
 
 	"imagebeam/internal/bombs"
+	"imagebeam/internal/human"
 )
 
 // allocated returns the bytes the heap handed out while f ran, in every
@@ -112,7 +113,7 @@ func TestConvertAllocatesNoMoreThanItReserved(t *testing.T) {
 				t.Fatal("no JPEG")
 			}
 			reserved := b.work.peak + b.input.peak
-			t.Logf("allocated %s, reserved %s (%.2f)", approxBytes(got), approxBytes(reserved), float64(got)/float64(reserved))
+			t.Logf("allocated %s, reserved %s (%.2f)", human.Bytes(got), human.Bytes(reserved), float64(got)/float64(reserved))
 			if margin := int64(256<<10) + reserved/50; got > reserved+margin {
 				t.Errorf("allocated %d bytes, more than the %d reserved (+%d)", got, reserved, margin)
 			}
@@ -164,7 +165,7 @@ func TestBombsAreRefusedBeforeDecoding(t *testing.T) {
 				t.Errorf("message %q does not name the estimate and the budget", msg)
 			}
 			if limit := int64(len(c.data))*2 + 4<<20; got > limit {
-				t.Errorf("refusing allocated %s (limit %s): it decoded first", approxBytes(got), approxBytes(limit))
+				t.Errorf("refusing allocated %s (limit %s): it decoded first", human.Bytes(got), human.Bytes(limit))
 			}
 			if b.work.peak != 0 {
 				t.Errorf("%d bytes were reserved for an image that can never fit", b.work.peak)

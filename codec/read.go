@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"imagebeam/internal/human"
 )
 
 // readFile reads path whole, up to lo.MaxInputBytes whatever its claimed
@@ -31,7 +33,7 @@ func readFile(ctx context.Context, path string, lo LoadOptions, l *lease) ([]byt
 		size = st.Size()
 	}
 	if size > lo.MaxInputBytes {
-		return nil, fmt.Errorf("%w: %s is %s, over the %s limit", ErrTooLarge, path, humanBytes(size), humanBytes(lo.MaxInputBytes))
+		return nil, fmt.Errorf("%w: %s is %s, over the %s limit", ErrTooLarge, path, human.Bytes(size), human.Bytes(lo.MaxInputBytes))
 	}
 	// A FIFO whose writer stalls would block the read for ever; a deadline
 	// set when ctx ends wakes it (files that cannot have one never block).
@@ -40,7 +42,7 @@ func readFile(ctx context.Context, path string, lo LoadOptions, l *lease) ([]byt
 	data, err := readInput(ctx, f, size, lo.MaxInputBytes, l)
 	switch {
 	case errors.Is(err, errOverCap):
-		return nil, fmt.Errorf("%w: reading %s stopped at the %s limit", ErrTooLarge, path, humanBytes(inputCap(size, lo.MaxInputBytes, l)))
+		return nil, fmt.Errorf("%w: reading %s stopped at the %s limit", ErrTooLarge, path, human.Bytes(inputCap(size, lo.MaxInputBytes, l)))
 	case err != nil && ctx.Err() != nil:
 		return nil, ctx.Err()
 	case errors.Is(err, ErrMemoryBudget):

@@ -20,7 +20,7 @@ func TestLoadFileStopsAtTheCapOnDevZero(t *testing.T) {
 	}
 	for _, b := range []*Budget{nil, NewBudget(64<<20, "")} {
 		_, err := LoadFile(context.Background(), "/dev/zero", LoadOptions{MaxInputBytes: 1 << 20, Budget: b})
-		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "reading /dev/zero stopped at the 1.0 MiB limit") {
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "reading /dev/zero stopped at the 1 MiB limit") {
 			t.Errorf("budget %v: got %v", b != nil, err)
 		}
 		if b != nil && (b.input.inUse() != 0 || b.input.peak != 2<<20) {
@@ -80,7 +80,7 @@ func mkfifo(t *testing.T, data []byte, how fifoWriter) string {
 func TestLoadFileStopsAtTheCapOnAnEndlessFIFO(t *testing.T) {
 	p := mkfifo(t, make([]byte, 64<<10), fifoEndless)
 	_, err := LoadFile(context.Background(), p, LoadOptions{MaxInputBytes: 1 << 20})
-	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "stopped at the 1.0 MiB limit") {
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "stopped at the 1 MiB limit") {
 		t.Fatalf("got %v", err)
 	}
 }

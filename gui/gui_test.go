@@ -22,6 +22,7 @@ import (
 	"imagebeam/broker"
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/internal/human"
 	"imagebeam/simdevice"
 	"imagebeam/transfer"
 )
@@ -171,11 +172,11 @@ func TestDropLoadsFileAndPreviewShowsNumbers(t *testing.T) {
 		t.Errorf("preview JPEG differs from codec.Convert's")
 	}
 	info, _ := os.Stat(src)
-	wantSrc := fmt.Sprintf("photo.jpg\n1200×900 JPEG, %s", humanBytes(int(info.Size())))
+	wantSrc := fmt.Sprintf("photo.jpg\n1200×900 JPEG, %s", human.Bytes(info.Size()))
 	if p.srcInfo.Text != wantSrc {
 		t.Errorf("source info = %q, want %q", p.srcInfo.Text, wantSrc)
 	}
-	wantOut := fmt.Sprintf("%d×%d JPEG, quality 85, %s\n%d packets of 1400 bytes", want.Width, want.Height, humanBytes(want.Bytes), want.Packets)
+	wantOut := fmt.Sprintf("%d×%d JPEG, quality 85, %s\n%d packets of 1400 bytes", want.Width, want.Height, human.Bytes(int64(want.Bytes)), want.Packets)
 	if !strings.HasPrefix(p.outInfo.Text, wantOut) {
 		t.Errorf("output info = %q, want it to start %q", p.outInfo.Text, wantOut)
 	}

@@ -26,6 +26,7 @@ import (
 	"imagebeam/codec"
 	"imagebeam/config"
 	"imagebeam/internal/atomicfile"
+	"imagebeam/internal/human"
 )
 
 // History bounds: the oldest entries go first when either is exceeded.
@@ -273,7 +274,7 @@ func (h *historyView) refresh() {
 	case len(h.entries) == 0:
 		h.note.SetText("Every transfer is recorded here, with Resend (the exact same bytes) and Send to….")
 	default:
-		h.note.SetText(plural(len(h.entries), "transfer", "transfers") + ", newest first")
+		h.note.SetText(human.Count(len(h.entries), "transfer", "transfers") + ", newest first")
 	}
 	h.note.Refresh()
 	h.list.Refresh()
@@ -330,7 +331,7 @@ func (h *historyView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	line1.SetText(fmt.Sprintf("%s · %s · %s", ago(e.Time), e.Device, result))
 	line1.Importance = map[string]widget.Importance{"done": widget.SuccessImportance, "failed": widget.DangerImportance, "cancelled": widget.WarningImportance}[e.Result]
 	line1.Refresh()
-	details := fmt.Sprintf("%s · %s · %s", humanBytes(e.Bytes), humanDuration(time.Duration(e.DurationMs*float64(time.Millisecond))), plural(e.Retries, "retry", "retries"))
+	details := fmt.Sprintf("%s · %s · %s", human.Bytes(int64(e.Bytes)), human.Duration(time.Duration(e.DurationMs*float64(time.Millisecond))), human.Count(e.Retries, "retry", "retries"))
 	if src := sourceName(e.Source); src != "" {
 		details += " · " + src
 	}

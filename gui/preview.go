@@ -19,6 +19,7 @@ import (
 
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/internal/human"
 )
 
 // preview is the middle of the window: the queue, the source image and the
@@ -444,12 +445,12 @@ func (p *preview) apply(out loaded) {
 	p.outImage.Refresh()
 	r := out.result
 	info := p.img.Info()
-	p.srcInfo.SetText(fmt.Sprintf("%s\n%d×%d %s, %s", sourceName(p.source), info.Width, info.Height, info.Format, humanBytes(info.Bytes)))
+	p.srcInfo.SetText(fmt.Sprintf("%s\n%d×%d %s, %s", sourceName(p.source), info.Width, info.Height, info.Format, human.Bytes(int64(info.Bytes))))
 	how := "re-encoded"
 	if !r.Reencoded {
 		how = "sent as is"
 	}
-	text := fmt.Sprintf("%d×%d JPEG, quality %d, %s\n%d packets of %d bytes, %s", r.Width, r.Height, r.Quality, humanBytes(r.Bytes), r.Packets, r.ChunkSize, how)
+	text := fmt.Sprintf("%d×%d JPEG, quality %d, %s\n%d packets of %d bytes, %s", r.Width, r.Height, r.Quality, human.Bytes(int64(r.Bytes)), r.Packets, r.ChunkSize, how)
 	if len(r.Notes) > 0 {
 		text += "\n" + strings.Join(r.Notes, "; ")
 	}
@@ -478,7 +479,7 @@ func (p *preview) updateEstimate() {
 	}
 	est := time.Duration(p.result.Packets+2) * st.rtt
 	p.estimate.SetText(fmt.Sprintf("Estimated send time to %s: %s (%d frames × %s measured round trip).",
-		d.Name, humanDuration(est), p.result.Packets+2, humanDuration(st.rtt)))
+		d.Name, human.Duration(est), p.result.Packets+2, human.Duration(st.rtt)))
 }
 
 func (p *preview) showError(err error) {

@@ -19,6 +19,7 @@ import (
 
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/internal/human"
 	"imagebeam/internal/redact"
 	"imagebeam/simdevice"
 	"imagebeam/transfer"
@@ -312,7 +313,7 @@ func (v *transferView) update(s progressSnap) {
 		if s.stats.RTTMedian > 0 {
 			st.rtt = s.stats.RTTMedian
 		}
-		v.g.notify("Image sent", fmt.Sprintf("%s has the whole image (%s in %s).", v.dev.Name, humanBytes(s.stats.Bytes), humanDuration(s.stats.Duration)))
+		v.g.notify("Image sent", fmt.Sprintf("%s has the whole image (%s in %s).", v.dev.Name, human.Bytes(int64(s.stats.Bytes)), human.Duration(s.stats.Duration)))
 	default:
 		st.state = devFailed
 		v.g.notify("Transfer failed", v.dev.Name+": "+plainError(s.err))
@@ -342,9 +343,9 @@ func (v *transferView) render() {
 	if packets == 0 {
 		packets = transfer.ChunkCount(len(v.image), max(v.dev.Chunk, 1))
 	}
-	counts := fmt.Sprintf("%d / %d packets acknowledged · %s of %s", s.ackedPackets, packets, humanBytes(s.ackedBytes), humanBytes(len(v.image)))
+	counts := fmt.Sprintf("%d / %d packets acknowledged · %s of %s", s.ackedPackets, packets, human.Bytes(int64(s.ackedBytes)), human.Bytes(int64(len(v.image))))
 	if !v.finished && s.speed > 0 {
-		counts += fmt.Sprintf("\nSpeed %s · about %s left", humanRate(s.speed), humanDuration(s.eta))
+		counts += fmt.Sprintf("\nSpeed %s · about %s left", human.Rate(s.speed), human.Duration(s.eta))
 	}
 	v.counts.SetText(counts)
 	retries := fmt.Sprintf("Retries: %d timeout, %d NAK", s.timeouts, s.naks)
@@ -369,8 +370,8 @@ func (v *transferView) render() {
 	case "done":
 		st := s.stats
 		status = fmt.Sprintf("Done: the device has the whole image.\n%s in %s (%s), round trip %s median (%s min, %s p99), %s.",
-			humanBytes(st.Bytes), humanDuration(st.Duration), humanRate(st.Throughput),
-			msText(st.RTTMedian), msText(st.RTTMin), msText(st.RTTP99), plural(st.Retransmits, "frame resent", "frames resent"))
+			human.Bytes(int64(st.Bytes)), human.Duration(st.Duration), human.Rate(st.Throughput),
+			msText(st.RTTMedian), msText(st.RTTMin), msText(st.RTTP99), human.Count(st.Retransmits, "frame resent", "frames resent"))
 		col = theme.ColorNameSuccess
 		if v.received != nil {
 			if v.received.Complete && v.received.SHA256 == v.sha {
@@ -405,13 +406,6 @@ func importanceFor(c fyne.ThemeColorName) widget.Importance {
 		return widget.DangerImportance
 	}
 	return widget.MediumImportance
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 func msText(d time.Duration) string {

@@ -1,9 +1,6 @@
 package gui
 
 import (
-	"fmt"
-	"time"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/layout"
 )
@@ -39,36 +36,3 @@ func (tightVBox) Layout(objects []fyne.CanvasObject, size fyne.Size) {
 }
 
 func layoutSpacer() fyne.CanvasObject { return layout.NewSpacer() }
-
-// humanBytes writes a byte count as the codec does: KB and MB of 1000.
-func humanBytes(n int) string {
-	switch {
-	case n < 1000:
-		return fmt.Sprintf("%d bytes", n)
-	case n < 1000*1000:
-		return fmt.Sprintf("%.1f KB", float64(n)/1000)
-	default:
-		return fmt.Sprintf("%.2f MB", float64(n)/1e6)
-	}
-}
-
-// humanRate writes bytes per second.
-func humanRate(bps float64) string {
-	if bps <= 0 {
-		return "–"
-	}
-	return humanBytes(int(bps)) + "/s"
-}
-
-// humanDuration rounds a duration for people: 850 ms, 3.4 s, 2 min 5 s.
-func humanDuration(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%d ms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1f s", d.Seconds())
-	default:
-		d = d.Round(time.Second)
-		return fmt.Sprintf("%d min %d s", int(d.Minutes()), int(d.Seconds())%60)
-	}
-}

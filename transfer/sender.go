@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"imagebeam/internal/human"
 )
 
 // Transfer errors. Each is wrapped with the details a user needs (which
@@ -383,11 +385,11 @@ func (r *run) giveUp(x *exchange, last Cause) error {
 		name = fmt.Sprintf("DATA %d", f.Number)
 	}
 	sends := x.retries + 1
-	tries := fmt.Sprintf("%s was sent %d %s (%s, %s)", name, sends, plural(sends, "time", "times"),
-		count(x.timeouts, "timeout", "timeouts"), count(x.naks, "answer \"incomplete\"", "answers \"incomplete\""))
+	tries := fmt.Sprintf("%s was sent %d %s (%s, %s)", name, sends, human.Plural(sends, "time", "times"),
+		human.Count(x.timeouts, "timeout", "timeouts"), human.Count(x.naks, "answer \"incomplete\"", "answers \"incomplete\""))
 	if x.others > 0 {
 		tries += fmt.Sprintf("; the device did answer, %s, but for other frames (the first: %s %d), so check the package numbers in its answers",
-			count(x.others, "time", "times"), x.firstOther.Function, x.firstOther.Number)
+			human.Count(x.others, "time", "times"), x.firstOther.Function, x.firstOther.Number)
 	}
 	if f.Function == FuncFinish && last == CauseNAK {
 		return fmt.Errorf("%w: %s", ErrIncomplete, tries)
@@ -461,17 +463,6 @@ func (r *run) finish() {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-func count(n int, one, many string) string {
-	return fmt.Sprintf("%d %s", n, plural(n, one, many))
-}
 
 // rto is the retransmission timeout: fixed, or adaptive as in RFC 6298.
 type rto struct {

@@ -127,27 +127,19 @@ func runSend(ctx context.Context, env Env, args []string) error {
 		image = res.JPEG
 	}
 
-	var show func(transfer.Event)
-	switch {
-	case *asJSON:
-		enc := json.NewEncoder(env.Stdout)
-		show = func(e transfer.Event) { _ = enc.Encode(e) }
-	case isTerminal(env.Stderr):
-		show = newProgressBar(env.Stderr).show
-	default:
-		show = newPlainLog(env.Stderr).show
-	}
+	show := printer(env, *asJSON)
+	tally := transfer.NewTally(len(image), dev.Settings.Chunk)
 	var last transfer.Event
 	for e := range transfer.StartSend(ctx, transfer.Job{Broker: brokerCfg, Device: dev, Image: image, NoWait: *noWait, Role: "send"}) {
-		show(e)
+		tally.Add(e)
+		show(tally, e)
 		last = e
 	}
-	st, err := transfer.Outcome(last)
-	if err != nil {
+	if _, err := transfer.Outcome(last); err != nil {
 		return err
 	}
 	if !*asJSON {
-		fmt.Fprintln(env.Stdout, summary(dev, st))
+		fmt.Fprintln(env.Stdout, summary(dev, tally))
 	}
 	return nil
 }
@@ -197,10 +189,13 @@ func unwrapPath(err error) error {
 	return err
 }
 
-func summary(dev transfer.Device, st transfer.Stats) string {
-	return fmt.Sprintf("sent %s (%d packets) to %s in %s: %s, %d retransmissions (%d timeouts, %d NAKs, %d reconnects), %d malformed ignored, RTT median %.2f ms, p99 %.2f ms",
-		human.Bytes(int64(st.Bytes)), st.Packets, dev.ToDevice, st.Duration.Round(time.Millisecond), human.Rate(st.Throughput),
-		st.Retransmits, st.Timeouts, st.NAKs, st.Reconnects, st.Malformed, st.RTTMedianMs, st.RTTP99Ms)
+// summary is send's last line, from the transfer's tally.
+func summary(dev transfer.Device, t transfer.Tally) string {
+	st := t.Stats
+	return fmt.Sprintf("sent %s (%s) to %s in %s: %s, %s (%d timeouts, %d NAKs, %d reconnects), %d malformed and %d stale answers ignored, RTT median %.2f ms, p99 %.2f ms",
+		human.Bytes(int64(st.Bytes)), human.Count(st.Packets, "packet", "packets"), dev.ToDevice, human.Duration(st.Duration), human.Rate(st.Throughput),
+		human.Count(st.Retransmits, "retransmission", "retransmissions"), t.Retries(transfer.CauseTimeout), t.Retries(transfer.CauseNAK),
+		t.Retries(transfer.CauseReconnect), st.Malformed, st.Stale, st.RTTMedianMs, st.RTTP99Ms)
 }
 
 func isTerminal(w io.Writer) bool {
@@ -208,42 +203,53 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// progressBar redraws one status line on a terminal, at most 10 times a second.
+// printer chooses how send shows a transfer: JSON events, a progress bar
+// on a terminal, or plain lines for logs and pipes.
+func printer(env Env, asJSON bool) func(transfer.Tally, transfer.Event) {
+	switch {
+	case asJSON:
+		enc := json.NewEncoder(env.Stdout)
+		return func(_ transfer.Tally, e transfer.Event) { _ = enc.Encode(e) }
+	case isTerminal(env.Stderr):
+		return newProgressBar(env.Stderr).show
+	}
+	return newPlainLog(env.Stderr).show
+}
+
+// progressBar redraws one status line on a terminal from the transfer's
+// tally, at most 10 times a second.
 type progressBar struct {
-	w       io.Writer
-	last    time.Time
-	retries int
-	p       transfer.Progress
+	w    io.Writer
+	last time.Time
 }
 
 func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w} }
 
-func (b *progressBar) show(e transfer.Event) {
+func (b *progressBar) show(t transfer.Tally, e transfer.Event) {
 	switch e := e.(type) {
 	case transfer.Waiting:
 		fmt.Fprintf(b.w, "waiting: another transfer is using %s\n", e.Device)
 	case transfer.LinkDown:
 		fmt.Fprintf(b.w, "\r\033[Kwaiting for the broker: %s\n", e.Error)
-	case transfer.Retry:
-		b.retries++
 	case transfer.Progress:
-		b.p = e
 		if time.Since(b.last) < 100*time.Millisecond && e.AckedBytes < e.TotalBytes {
 			return
 		}
 		b.last = time.Now()
-		const width = 30
-		frac := 1.0
-		if e.TotalBytes > 0 {
-			frac = float64(e.AckedBytes) / float64(e.TotalBytes)
-		}
-		full := int(frac * width)
-		fmt.Fprintf(b.w, "\r\033[K[%s%s] %3.0f%%  %d/%d packets  %s  %d retries",
-			strings.Repeat("#", full), strings.Repeat(".", width-full), frac*100,
-			e.AckedPackets, e.TotalPackets, human.Rate(e.Rate), b.retries)
+		fmt.Fprint(b.w, "\r\033[K"+barLine(t))
 	case transfer.Done, transfer.Failed:
 		fmt.Fprint(b.w, "\r\033[K")
 	}
+}
+
+// barLine is the progress bar's line: "[#####.....] 50%  5/10 packets  1.2 MiB/s  3 retries".
+func barLine(t transfer.Tally) string {
+	const width = 30
+	frac := t.Fraction()
+	full := int(frac * width)
+	return fmt.Sprintf("[%s%s] %3.0f%%  %d/%d packets  %s  %s",
+		strings.Repeat("#", full), strings.Repeat(".", width-full), frac*100,
+		t.AckedPackets, t.Stats.Packets, human.Rate(t.Speed), human.Count(t.Stats.Retransmits, "retry", "retries"))
 }
 
 // plainLog prints notable events as lines, for logs and pipes.
@@ -254,7 +260,7 @@ type plainLog struct {
 
 func newPlainLog(w io.Writer) *plainLog { return &plainLog{w: w, nextPct: 10} }
 
-func (l *plainLog) show(e transfer.Event) {
+func (l *plainLog) show(t transfer.Tally, e transfer.Event) {
 	switch e := e.(type) {
 	case transfer.Waiting:
 		fmt.Fprintf(l.w, "waiting: another transfer is using %s\n", e.Device)
@@ -263,14 +269,11 @@ func (l *plainLog) show(e transfer.Event) {
 	case transfer.LinkDown:
 		fmt.Fprintf(l.w, "waiting for the broker: %s\n", e.Error)
 	case transfer.Retry:
-		fmt.Fprintf(l.w, "resending %s %d (attempt %d, %s)\n", e.Function, e.Number, e.Attempt, e.Cause)
+		fmt.Fprintf(l.w, "resending %s %d (attempt %d, %s; %s so far)\n", e.Function, e.Number, e.Attempt, e.Cause,
+			human.Count(t.Stats.Retransmits, "retry", "retries"))
 	case transfer.Progress:
-		if e.TotalBytes == 0 {
-			return
-		}
-		pct := e.AckedBytes * 100 / e.TotalBytes
-		if pct >= l.nextPct {
-			fmt.Fprintf(l.w, "%d%% (%d/%d packets, %s)\n", pct, e.AckedPackets, e.TotalPackets, human.Rate(e.Rate))
+		if pct := int(t.Fraction() * 100); pct >= l.nextPct {
+			fmt.Fprintf(l.w, "%d%% (%d/%d packets, %s)\n", pct, t.AckedPackets, t.Stats.Packets, human.Rate(t.Speed))
 			l.nextPct = pct/10*10 + 10
 		}
 	}

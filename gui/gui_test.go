@@ -251,10 +251,10 @@ func TestSendToSimulatedDeviceReachesFullAndRecordsHistory(t *testing.T) {
 	var updates int
 	h.g.onTransferUpdate = func(*transferView) { updates++ }
 	v := h.sendAndWait()
-	if v.snap.phase != "done" || v.bar.Value != 1 {
-		t.Fatalf("transfer ended %q at %.0f%%: %v", v.snap.phase, v.bar.Value*100, v.snap.err)
+	if v.snap.Phase != "done" || v.bar.Value != 1 {
+		t.Fatalf("transfer ended %q at %.0f%%: %v", v.snap.Phase, v.bar.Value*100, v.snap.Err)
 	}
-	if v.snap.ackedPackets != sent.Packets || !strings.Contains(v.counts.Text, fmt.Sprintf("%d / %d packets", sent.Packets, sent.Packets)) {
+	if v.snap.AckedPackets != sent.Packets || !strings.Contains(v.counts.Text, fmt.Sprintf("%d / %d packets", sent.Packets, sent.Packets)) {
 		t.Errorf("counts = %q, want %d packets", v.counts.Text, sent.Packets)
 	}
 	if !strings.Contains(v.status.Text, "Done") || v.cancelBtn.Visible() || !v.resendBtn.Visible() {
@@ -294,8 +294,8 @@ func TestResendFromHistorySendsIdenticalBytes(t *testing.T) {
 	h.waitSim()
 	h.load(writeJPEG(t, h.dir, "photo.jpg", 900, 600))
 	first := h.sendAndWait()
-	if first.snap.phase != "done" {
-		t.Fatalf("first send: %v", first.snap.err)
+	if first.snap.Phase != "done" {
+		t.Fatalf("first send: %v", first.snap.Err)
 	}
 	// Load another image: the resend must still send the first one's bytes.
 	h.load(writeJPEG(t, h.dir, "other.jpg", 640, 640))
@@ -304,8 +304,8 @@ func TestResendFromHistorySendsIdenticalBytes(t *testing.T) {
 	h.g.onTransferEnd = func(v *transferView) { ended = v }
 	h.g.history.resend(h.g.history.entries[0], "")
 	h.waitFor("the resend", func() bool { return ended != nil && len(got) == 2 })
-	if ended.snap.phase != "done" || !ended.resend {
-		t.Fatalf("resend ended %q (resend flag %v)", ended.snap.phase, ended.resend)
+	if ended.snap.Phase != "done" || !ended.resend {
+		t.Fatalf("resend ended %q (resend flag %v)", ended.snap.Phase, ended.resend)
 	}
 	if got[1].SHA256 != got[0].SHA256 || got[1].SHA256 != first.sha || !got[1].Complete {
 		t.Errorf("resend delivered %s, first send %s", got[1].SHA256, got[0].SHA256)
@@ -327,7 +327,7 @@ func TestCancelStopsTransferToSilentDevice(t *testing.T) {
 	// Fixed bytes rather than the pipeline's output keep the card's master
 	// independent of the codec; the device never looks at them.
 	v := h.g.startTransfer(silent, bytes.Repeat([]byte{0xA5}, 20000), "/lab/photo.jpg", false)
-	h.waitFor("BEGIN to go out", func() bool { return v.snap.phase == "sending" })
+	h.waitFor("BEGIN to go out", func() bool { return v.snap.Phase == "sending" })
 	// Closing the window now asks first.
 	h.g.closeRequested()
 	if top := h.g.win.Canvas().Overlays().Top(); top == nil {
@@ -340,8 +340,8 @@ func TestCancelStopsTransferToSilentDevice(t *testing.T) {
 	test.Tap(v.cancelBtn)
 	h.waitFor("the cancelled transfer to end", func() bool { return ended })
 
-	if v.snap.phase != "cancelled" {
-		t.Fatalf("phase = %q (%v), want cancelled", v.snap.phase, v.snap.err)
+	if v.snap.Phase != "cancelled" {
+		t.Fatalf("phase = %q (%v), want cancelled", v.snap.Phase, v.snap.Err)
 	}
 	if !strings.Contains(v.status.Text, "partial image") || !v.resendBtn.Visible() {
 		t.Errorf("status = %q, resend shown %v", v.status.Text, v.resendBtn.Visible())
@@ -387,8 +387,8 @@ func TestBrokerDownShowsErrorState(t *testing.T) {
 	// A send fails with the same cause, in words.
 	h.load(writeJPEG(t, h.dir, "photo.jpg", 320, 240))
 	v := h.sendAndWait()
-	if v.snap.phase != "failed" || !strings.Contains(strings.ToLower(v.status.Text), "broker unreachable") {
-		t.Errorf("send to a dead broker: phase %q, status %q", v.snap.phase, v.status.Text)
+	if v.snap.Phase != "failed" || !strings.Contains(strings.ToLower(v.status.Text), "broker unreachable") {
+		t.Errorf("send to a dead broker: phase %q, status %q", v.snap.Phase, v.status.Text)
 	}
 }
 
@@ -423,14 +423,14 @@ func TestConsumeCoalescesUpdates(t *testing.T) {
 	events <- transfer.Done{Time: start, Stats: transfer.Stats{Bytes: frames * 1400, Packets: frames}}
 	close(events)
 	var applies []progressSnap
-	consume(events, uiInterval, func(s progressSnap) { applies = append(applies, s) })
+	consume(events, transfer.NewTally(0, 0), uiInterval, func(s progressSnap) { applies = append(applies, s) })
 	elapsed := time.Since(start)
 
 	if limit := int(elapsed/uiInterval) + 2; len(applies) > limit {
 		t.Errorf("%d UI updates in %s, want at most %d", len(applies), elapsed, limit)
 	}
 	last := applies[len(applies)-1]
-	if !last.final || last.phase != "done" || last.ackedPackets != frames {
+	if !last.final || last.Phase != transfer.PhaseDone || last.AckedPackets != frames {
 		t.Errorf("last update = %+v", last)
 	}
 	for _, a := range applies[:len(applies)-1] {
@@ -490,8 +490,8 @@ func TestSameImageAgainAsksFirst(t *testing.T) {
 	h := newHarness(t, nil)
 	h.waitSim()
 	h.load(writeJPEG(t, h.dir, "photo.jpg", 640, 480))
-	if v := h.sendAndWait(); v.snap.phase != "done" {
-		t.Fatalf("first send: %v", v.snap.err)
+	if v := h.sendAndWait(); v.snap.Phase != "done" {
+		t.Fatalf("first send: %v", v.snap.Err)
 	}
 	if h.g.win.Canvas().Overlays().Top() != nil {
 		t.Fatal("a dialog is open before the second send")
@@ -522,9 +522,9 @@ func TestSecondTransferToBusyDeviceWaits(t *testing.T) {
 	img := h.g.preview.result.JPEG
 
 	first := h.g.startTransfer(silent, img, "photo.jpg", false)
-	h.waitFor("the first transfer to send", func() bool { return first.snap.phase == "sending" })
+	h.waitFor("the first transfer to send", func() bool { return first.snap.Phase == "sending" })
 	second := h.g.startTransfer(silent, img, "photo.jpg", false)
-	h.waitFor("the second transfer to wait", func() bool { return second.snap.phase == "waiting" })
+	h.waitFor("the second transfer to wait", func() bool { return second.snap.Phase == "waiting" })
 	if !strings.Contains(second.status.Text, "Waiting") {
 		t.Errorf("waiting status = %q", second.status.Text)
 	}
@@ -535,8 +535,8 @@ func TestSecondTransferToBusyDeviceWaits(t *testing.T) {
 	h.g.onTransferEnd = func(*transferView) { ended++ }
 	h.g.xfers.cancelAll()
 	h.waitFor("both to end", func() bool { return ended == 2 })
-	if first.snap.phase != "cancelled" || second.snap.phase != "cancelled" {
-		t.Errorf("phases after cancel: %q, %q", first.snap.phase, second.snap.phase)
+	if first.snap.Phase != "cancelled" || second.snap.Phase != "cancelled" {
+		t.Errorf("phases after cancel: %q, %q", first.snap.Phase, second.snap.Phase)
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"imagebeam/config"
 	"imagebeam/internal/atomicfile"
 	"imagebeam/internal/human"
+	"imagebeam/transfer"
 )
 
 // History bounds: the oldest entries go first when either is exceeded.
@@ -37,32 +38,32 @@ const (
 
 // historyEntry is one recorded transfer.
 type historyEntry struct {
-	ID          string    `json:"id"`
-	Time        time.Time `json:"time"`
-	Device      string    `json:"device"`
-	Source      string    `json:"source"`
-	Bytes       int       `json:"bytes"`
-	SHA256      string    `json:"sha256"`
-	Result      string    `json:"result"` // done, failed or cancelled
-	Error       string    `json:"error,omitempty"`
-	DurationMs  float64   `json:"duration_ms"`
-	Retries     int       `json:"retries"`
-	Throughput  float64   `json:"throughput"`
-	RTTMedianMs float64   `json:"rtt_median_ms"`
-	LastSeen    time.Time `json:"last_seen,omitzero"` // the device's last answer
-	Resend      bool      `json:"resend,omitempty"`
+	ID          string         `json:"id"`
+	Time        time.Time      `json:"time"`
+	Device      string         `json:"device"`
+	Source      string         `json:"source"`
+	Bytes       int            `json:"bytes"`
+	SHA256      string         `json:"sha256"`
+	Result      transfer.Phase `json:"result"` // done, failed or cancelled
+	Error       string         `json:"error,omitempty"`
+	DurationMs  float64        `json:"duration_ms"`
+	Retries     int            `json:"retries"`
+	Throughput  float64        `json:"throughput"`
+	RTTMedianMs float64        `json:"rtt_median_ms"`
+	LastSeen    time.Time      `json:"last_seen,omitzero"` // the device's last answer
+	Resend      bool           `json:"resend,omitempty"`
 }
 
-func (e *historyEntry) fill(s progressSnap) {
-	e.Result = s.phase
-	if s.err != nil {
-		e.Error = s.err.Error()
+func (e *historyEntry) fill(t transfer.Tally) {
+	e.Result = t.Phase
+	if t.Err != nil {
+		e.Error = t.Err.Error()
 	}
-	e.DurationMs = s.stats.DurationMs
-	e.Retries = s.stats.Retransmits
-	e.Throughput = s.stats.Throughput
-	e.RTTMedianMs = s.stats.RTTMedianMs
-	e.LastSeen = s.lastSeen
+	e.DurationMs = t.Stats.DurationMs
+	e.Retries = t.Stats.Retransmits
+	e.Throughput = t.Stats.Throughput
+	e.RTTMedianMs = t.Stats.RTTMedianMs
+	e.LastSeen = t.LastSeen
 }
 
 // historyStore keeps the history under its folder: history.json, the exact
@@ -229,7 +230,7 @@ func writeCSV(w io.Writer, entries []historyEntry) error {
 	_ = cw.Write([]string{"time", "device", "source", "bytes", "sha256", "result", "error", "duration_ms", "retries", "throughput_bytes_per_s", "rtt_median_ms", "resend"})
 	for _, e := range entries {
 		_ = cw.Write([]string{
-			e.Time.Format(time.RFC3339), e.Device, e.Source, strconv.Itoa(e.Bytes), e.SHA256, e.Result, e.Error,
+			e.Time.Format(time.RFC3339), e.Device, e.Source, strconv.Itoa(e.Bytes), e.SHA256, string(e.Result), e.Error,
 			strconv.FormatFloat(e.DurationMs, 'f', 1, 64), strconv.Itoa(e.Retries),
 			strconv.FormatFloat(e.Throughput, 'f', 0, 64), strconv.FormatFloat(e.RTTMedianMs, 'f', 2, 64),
 			strconv.FormatBool(e.Resend),
@@ -327,9 +328,9 @@ func (h *historyView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	line1, line2 := text.Objects[0].(*widget.Label), text.Objects[1].(*widget.Label)
 	resend, sendTo := buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button)
 
-	result := map[string]string{"done": "OK", "failed": "failed", "cancelled": "cancelled"}[e.Result]
+	result := map[transfer.Phase]string{transfer.PhaseDone: "OK", transfer.PhaseFailed: "failed", transfer.PhaseCancelled: "cancelled"}[e.Result]
 	line1.SetText(fmt.Sprintf("%s · %s · %s", ago(e.Time), e.Device, result))
-	line1.Importance = map[string]widget.Importance{"done": widget.SuccessImportance, "failed": widget.DangerImportance, "cancelled": widget.WarningImportance}[e.Result]
+	line1.Importance = map[transfer.Phase]widget.Importance{transfer.PhaseDone: widget.SuccessImportance, transfer.PhaseFailed: widget.DangerImportance, transfer.PhaseCancelled: widget.WarningImportance}[e.Result]
 	line1.Refresh()
 	details := fmt.Sprintf("%s · %s · %s", human.Bytes(int64(e.Bytes)), human.Duration(time.Duration(e.DurationMs*float64(time.Millisecond))), human.Count(e.Retries, "retry", "retries"))
 	if src := sourceName(e.Source); src != "" {

@@ -166,8 +166,7 @@ func (g *GUI) newTransferView(d config.Device, image []byte, source string, rese
 	head := container.NewBorder(nil, nil, dotBox(v.dot), container.NewHBox(v.cancelBtn, v.resendBtn), v.title)
 	logItem := widget.NewAccordionItem("Event log", v.log.object())
 	v.card = container.NewVBox(head, v.bar, v.counts, v.retries, v.status, widget.NewAccordion(logItem), widget.NewSeparator())
-	v.snap.phase = "starting"
-	v.snap.totalBytes = len(image)
+	v.snap.Tally = transfer.NewTally(len(image), d.Chunk)
 	v.render()
 	return v
 }
@@ -270,10 +269,10 @@ func (g *GUI) startTransfer(d config.Device, image []byte, source string, resend
 	g.consumers.Add(1)
 	go func() {
 		defer g.consumers.Done()
-		consume(events, uiInterval, func(s progressSnap) {
+		consume(events, v.snap.Tally, uiInterval, func(s progressSnap) {
 			if s.final {
 				cancel()
-				entry.fill(s)
+				entry.fill(s.Tally)
 				g.history.store.add(entry, image) // file I/O stays off the UI goroutine
 			}
 			g.do(func() { v.update(s) })
@@ -288,11 +287,11 @@ func (v *transferView) update(s progressSnap) {
 	v.snap = s
 	v.log.append(logs, dropped)
 	st := v.g.devices.statusOf(v.dev.Name)
-	if !s.lastSeen.IsZero() {
-		st.lastSeen = s.lastSeen
+	if !s.LastSeen.IsZero() {
+		st.lastSeen = s.LastSeen
 	}
 	if !s.final {
-		if s.phase == "waiting" {
+		if s.Phase == transfer.PhaseWaiting {
 			st.state = devWaiting
 		} else {
 			st.state = devSending
@@ -306,17 +305,17 @@ func (v *transferView) update(s progressSnap) {
 	}
 	v.finished = true
 	st.active--
-	switch s.phase {
-	case "done":
+	switch s.Phase {
+	case transfer.PhaseDone:
 		st.state = devOK
 		st.lastOKSHA = v.sha
-		if s.stats.RTTMedian > 0 {
-			st.rtt = s.stats.RTTMedian
+		if s.Stats.RTTMedian > 0 {
+			st.rtt = s.Stats.RTTMedian
 		}
-		v.g.notify("Image sent", fmt.Sprintf("%s has the whole image (%s in %s).", v.dev.Name, human.Bytes(int64(s.stats.Bytes)), human.Duration(s.stats.Duration)))
+		v.g.notify("Image sent", fmt.Sprintf("%s has the whole image (%s in %s).", v.dev.Name, human.Bytes(int64(s.Stats.Bytes)), human.Duration(s.Stats.Duration)))
 	default:
 		st.state = devFailed
-		v.g.notify("Transfer failed", v.dev.Name+": "+plainError(s.err))
+		v.g.notify("Transfer failed", v.dev.Name+": "+plainError(s.Err))
 	}
 	if st.active > 0 {
 		st.state = devSending
@@ -333,42 +332,33 @@ func (v *transferView) update(s progressSnap) {
 // render draws the card from v.snap.
 func (v *transferView) render() {
 	s := v.snap
-	if s.totalBytes > 0 {
-		v.bar.SetValue(float64(s.ackedBytes) / float64(s.totalBytes))
-	}
-	if s.phase == "done" {
-		v.bar.SetValue(1)
-	}
-	packets := s.totalPackets
-	if packets == 0 {
-		packets = transfer.ChunkCount(len(v.image), max(v.dev.Chunk, 1))
-	}
-	counts := fmt.Sprintf("%d / %d packets acknowledged · %s of %s", s.ackedPackets, packets, human.Bytes(int64(s.ackedBytes)), human.Bytes(int64(len(v.image))))
-	if !v.finished && s.speed > 0 {
-		counts += fmt.Sprintf("\nSpeed %s · about %s left", human.Rate(s.speed), human.Duration(s.eta))
+	v.bar.SetValue(s.Fraction())
+	counts := fmt.Sprintf("%d / %d packets acknowledged · %s of %s", s.AckedPackets, s.Stats.Packets, human.Bytes(int64(s.Stats.AckedBytes)), human.Bytes(int64(s.Stats.Bytes)))
+	if !v.finished && s.Speed > 0 {
+		counts += fmt.Sprintf("\nSpeed %s · about %s left", human.Rate(s.Speed), human.Duration(s.ETA))
 	}
 	v.counts.SetText(counts)
-	retries := fmt.Sprintf("Retries: %d timeout, %d NAK", s.timeouts, s.naks)
-	if s.reconnects > 0 {
-		retries += fmt.Sprintf(", %d after reconnect", s.reconnects)
+	retries := fmt.Sprintf("Retries: %d timeout, %d NAK", s.Stats.Timeouts, s.Stats.NAKs)
+	if s.Stats.Reconnects > 0 {
+		retries += fmt.Sprintf(", %d after reconnect", s.Stats.Reconnects)
 	}
-	retries += fmt.Sprintf(" · ignored: %d malformed, %d stale", s.malformed, s.stale)
+	retries += fmt.Sprintf(" · ignored: %d malformed, %d stale", s.Stats.Malformed, s.Stats.Stale)
 	v.retries.SetText(retries)
 
 	col := theme.ColorNamePrimary
 	var status string
-	switch s.phase {
-	case "starting":
+	switch s.Phase {
+	case transfer.PhaseConnecting:
 		status = "Connecting to the broker…"
-	case "waiting":
+	case transfer.PhaseWaiting:
 		status, col = "Waiting: another transfer is sending to this device; this one starts when it ends.", theme.ColorNameWarning
-	case "sending":
+	case transfer.PhaseSending:
 		status = "Sending…"
-		if s.linkDown != "" {
-			status, col = "Broker connection lost, waiting for it to come back: "+s.linkDown, theme.ColorNameWarning
+		if s.LinkDown != "" {
+			status, col = "Broker connection lost, waiting for it to come back: "+s.LinkDown, theme.ColorNameWarning
 		}
-	case "done":
-		st := s.stats
+	case transfer.PhaseDone:
+		st := s.Stats
 		status = fmt.Sprintf("Done: the device has the whole image.\n%s in %s (%s), round trip %s median (%s min, %s p99), %s.",
 			human.Bytes(int64(st.Bytes)), human.Duration(st.Duration), human.Rate(st.Throughput),
 			msText(st.RTTMedian), msText(st.RTTMin), msText(st.RTTP99), human.Count(st.Retransmits, "frame resent", "frames resent"))
@@ -380,10 +370,10 @@ func (v *transferView) render() {
 				status += " The simulated device reports it incomplete."
 			}
 		}
-	case "cancelled":
+	case transfer.PhaseCancelled:
 		status, col = "Cancelled. The device may hold a partial image (the protocol has no abort message): resend to be sure.", theme.ColorNameWarning
-	case "failed":
-		status, col = "Failed: "+plainError(s.err), theme.ColorNameError
+	case transfer.PhaseFailed:
+		status, col = "Failed: "+plainError(s.Err), theme.ColorNameError
 	}
 	v.status.SetText(status)
 	v.status.Importance = importanceFor(col)

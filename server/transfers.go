@@ -37,6 +37,9 @@ type Transfer struct {
 	Height  int      `json:"height,omitempty"`
 	Packets int      `json:"packets,omitempty"`
 	Notes   []string `json:"notes,omitempty"`
+	// Progress is the transfer's tally, from the moment the transfer engine
+	// has it: what the window's card and send's progress bar show.
+	Progress *Progress `json:"progress,omitempty"`
 	// Stats once the transfer engine ended.
 	Stats *transfer.Stats `json:"stats,omitempty"`
 	// Error is the failure in one sentence; HTTPStatus the status a
@@ -63,10 +66,40 @@ type job struct {
 
 	done chan struct{} // closed when finished: err is final
 
-	mu   sync.Mutex // guards rec, err and hist
-	rec  Transfer
-	err  error
-	hist history
+	mu    sync.Mutex // guards rec, err, hist and tally
+	rec   Transfer
+	err   error
+	hist  history
+	tally transfer.Tally // zero until the transfer engine has the job
+}
+
+// Progress is a transfer's tally as the API shows it.
+type Progress struct {
+	Phase          transfer.Phase         `json:"phase"`
+	AckedPackets   int                    `json:"acked_packets"`
+	TotalPackets   int                    `json:"total_packets"`
+	AckedBytes     int                    `json:"acked_bytes"`
+	TotalBytes     int                    `json:"total_bytes"`
+	Retries        map[transfer.Cause]int `json:"retries"`   // by cause: timeout, nak, reconnect
+	Malformed      int                    `json:"malformed"` // answers ignored as malformed
+	Stale          int                    `json:"stale"`     // answers ignored as for another frame
+	BytesPerSecond float64                `json:"bytes_per_second"`
+	ETAMs          float64                `json:"eta_ms"`
+	LinkDown       string                 `json:"link_down,omitempty"` // why the broker connection is down
+}
+
+func progressOf(t transfer.Tally) *Progress {
+	return &Progress{
+		Phase: t.Phase, AckedPackets: t.AckedPackets, TotalPackets: t.Stats.Packets,
+		AckedBytes: t.Stats.AckedBytes, TotalBytes: t.Stats.Bytes,
+		Retries: map[transfer.Cause]int{
+			transfer.CauseTimeout:   t.Retries(transfer.CauseTimeout),
+			transfer.CauseNAK:       t.Retries(transfer.CauseNAK),
+			transfer.CauseReconnect: t.Retries(transfer.CauseReconnect),
+		},
+		Malformed: t.Stats.Malformed, Stale: t.Stats.Stale,
+		BytesPerSecond: t.Speed, ETAMs: float64(t.ETA) / float64(time.Millisecond), LinkDown: t.LinkDown,
+	}
 }
 
 // queue is one device's line: one transfer at a time, in arrival order.
@@ -214,21 +247,31 @@ func (s *Server) run(j *job) {
 	now := time.Now()
 	j.mu.Lock()
 	j.rec.State, j.rec.Started = StateSending, &now
+	j.tally = transfer.NewTally(len(j.image), j.dev.tr.Settings.Chunk)
 	j.mu.Unlock()
 
+	last := j.follow(transfer.StartSend(s.ctx, transfer.Job{Broker: s.opts.Broker, Device: j.dev.tr, Image: j.image, Role: "serve"}))
+	st, err := transfer.Outcome(last)
+	s.finish(j, &st, err, last)
+}
+
+// follow records a transfer's events in its tally and event history until
+// the channel closes, and returns the last one (Done or Failed), which
+// finish records together with the outcome.
+func (j *job) follow(events <-chan transfer.Event) transfer.Event {
 	var last transfer.Event
-	for e := range transfer.StartSend(s.ctx, transfer.Job{Broker: s.opts.Broker, Device: j.dev.tr, Image: j.image, Role: "serve"}) {
+	for e := range events {
 		switch e.(type) {
 		case transfer.Done, transfer.Failed:
-			last = e // added by finish, with the record, in one step
+			last = e
 			continue
 		}
 		j.mu.Lock()
+		j.tally.Add(e)
 		j.hist.add(e)
 		j.mu.Unlock()
 	}
-	st, err := transfer.Outcome(last)
-	s.finish(j, &st, err, last)
+	return last
 }
 
 // finish records the outcome and the last event (done or failed; one is
@@ -262,6 +305,9 @@ func (s *Server) finish(j *job, st *transfer.Stats, err error, last transfer.Eve
 			last = transfer.Done{Time: now}
 		}
 	}
+	if j.tally.Phase != "" {
+		j.tally.Add(last)
+	}
 	j.hist.add(last)
 	j.mu.Unlock()
 	close(j.done)
@@ -282,6 +328,9 @@ func (j *job) record() Transfer {
 	defer j.mu.Unlock()
 	r := j.rec
 	r.Notes = append([]string(nil), r.Notes...)
+	if j.tally.Phase != "" {
+		r.Progress = progressOf(j.tally)
+	}
 	return r
 }
 

@@ -3,13 +3,27 @@ package gui
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 )
 
-// tightVBox stacks objects vertically without padding: a device row's
-// three lines read as one item.
+// tightVBox stacks labels vertically without padding between them: a
+// device row's three lines read as one item. A label insets its text by
+// the theme's inner padding on every side; tightVBox lets neighbours
+// overlap by half of each inset, so the lines of text stay one inner
+// padding apart and the stack keeps half an inset above and below,
+// whatever padding the theme has.
 type tightVBox struct{}
 
-func (tightVBox) MinSize(objects []fyne.CanvasObject) fyne.Size {
+// overlap is how much of o's height the stack takes back: half of its
+// inner padding at its top and half at its bottom.
+func (tightVBox) overlap(o fyne.CanvasObject) float32 {
+	if w, ok := o.(fyne.Widget); ok {
+		return theme.SizeForWidget(theme.SizeNameInnerPadding, w)
+	}
+	return theme.InnerPadding()
+}
+
+func (t tightVBox) MinSize(objects []fyne.CanvasObject) fyne.Size {
 	var s fyne.Size
 	for _, o := range objects {
 		if !o.Visible() {
@@ -17,21 +31,21 @@ func (tightVBox) MinSize(objects []fyne.CanvasObject) fyne.Size {
 		}
 		m := o.MinSize()
 		s.Width = max(s.Width, m.Width)
-		s.Height += m.Height - 8
+		s.Height += m.Height - t.overlap(o)
 	}
 	return s
 }
 
-func (tightVBox) Layout(objects []fyne.CanvasObject, size fyne.Size) {
+func (t tightVBox) Layout(objects []fyne.CanvasObject, size fyne.Size) {
 	y := float32(0)
 	for _, o := range objects {
 		if !o.Visible() {
 			continue
 		}
-		h := o.MinSize().Height
-		o.Move(fyne.NewPos(0, y-4))
+		h, trim := o.MinSize().Height, t.overlap(o)
+		o.Move(fyne.NewPos(0, y-trim/2))
 		o.Resize(fyne.NewSize(size.Width, h))
-		y += h - 8
+		y += h - trim
 	}
 }
 

@@ -395,8 +395,22 @@ type deviceForm struct {
 var (
 	qosOptions    = []string{"0", "1", "2"}
 	fitOptions    = []string{string(codec.FitContain), string(codec.FitCover), string(codec.FitStretch), string(codec.FitNone)}
-	rotateOptions = []string{"0°", "90°", "180°", "270°"}
+	rotateOptions = []string{rotationLabel(0), rotationLabel(90), rotationLabel(180), rotationLabel(270)}
 )
+
+// rotationLabel is how the window writes a clockwise rotation, "90°": any
+// multiple of 90, negative or beyond a turn, as 0, 90, 180 or 270.
+func rotationLabel(deg int) string { return strconv.Itoa(((deg%360)+360)%360) + "°" }
+
+// parseRotation reads a rotationLabel back.
+func parseRotation(s string) (int, error) {
+	n, ok := strings.CutSuffix(s, "°")
+	deg, err := strconv.Atoi(n)
+	if !ok || err != nil {
+		return 0, fmt.Errorf("%q is not a rotation such as 90°", s)
+	}
+	return deg, nil
+}
 
 func newDeviceForm(d config.Device) *deviceForm {
 	f := &deviceForm{orig: d}
@@ -431,7 +445,7 @@ func newDeviceForm(d config.Device) *deviceForm {
 	fit, _ := codec.ParseFit(d.Image.Fit)
 	f.fit.SetSelected(string(fit))
 	f.rotate = widget.NewSelect(rotateOptions, nil)
-	f.rotate.SetSelected(fmt.Sprintf("%d°", ((d.Image.Rotate%360)+360)%360))
+	f.rotate.SetSelected(rotationLabel(d.Image.Rotate))
 	f.errText = widget.NewLabel("")
 	f.errText.Importance = widget.DangerImportance
 	f.errText.Wrapping = fyne.TextWrapWord
@@ -488,7 +502,7 @@ func (f *deviceForm) device() (config.Device, error) {
 	d.Image.Upscale = f.upscale.Checked
 	d.Image.Fit = f.fit.Selected
 	d.QoS, _ = strconv.Atoi(f.qos.Selected)
-	d.Image.Rotate, _ = strconv.Atoi(strings.TrimSuffix(f.rotate.Selected, "°"))
+	d.Image.Rotate, _ = parseRotation(f.rotate.Selected) // "" (none chosen) is 0
 	if d.Name == "" {
 		return d, fmt.Errorf("give the device a name")
 	}

@@ -253,15 +253,9 @@ func (p *preview) deviceOptions(d config.Device) (codec.Options, error) {
 	}
 	o.Quality = int(p.quality.Value)
 	o.Fit = codec.Fit(p.fit.Selected)
-	o.Rotate, _ = parseRotate(p.rotate.Selected)
+	o.Rotate, _ = parseRotation(p.rotate.Selected) // "" (none chosen) is 0
 	o.Grayscale = p.gray.Checked
 	return o, nil
-}
-
-func parseRotate(s string) (int, error) {
-	var n int
-	_, err := fmt.Sscanf(s, "%d°", &n)
-	return n, err
 }
 
 func (p *preview) previewDevice() config.Device {
@@ -283,7 +277,7 @@ func (p *preview) resetToDevice() {
 	p.qualityVal.SetText(fmt.Sprintf("%d", q))
 	fit, _ := codec.ParseFit(d.Image.Fit)
 	p.fit.SetSelected(string(fit))
-	p.rotate.SetSelected(fmt.Sprintf("%d°", ((d.Image.Rotate%360)+360)%360))
+	p.rotate.SetSelected(rotationLabel(d.Image.Rotate))
 	p.gray.SetChecked(d.Image.Grayscale)
 	p.resetting = false
 	p.settingsChanged()

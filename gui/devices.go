@@ -102,45 +102,62 @@ func (l *deviceList) selectFirst() {
 	}
 }
 
-func (l *deviceList) createRow() fyne.CanvasObject {
-	check := widget.NewCheck("", nil)
-	name := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	name.Truncation = fyne.TextTruncateEllipsis
-	topics := widget.NewLabel("")
-	topics.Truncation = fyne.TextTruncateEllipsis
-	topics.SizeName = theme.SizeNameCaptionText
-	state := widget.NewLabel("")
-	state.Truncation = fyne.TextTruncateEllipsis
-	state.SizeName = theme.SizeNameCaptionText
-	text := container.New(&tightVBox{}, name, topics, state)
-	return container.NewBorder(nil, nil, container.NewHBox(check, dotBox(newDot())), nil, text)
+// deviceRow is one device in the list: its tick box, status dot, name,
+// topics and state.
+type deviceRow struct {
+	widget.BaseWidget
+	check  *widget.Check
+	dot    *canvas.Circle
+	name   *widget.Label
+	topics *widget.Label
+	state  *widget.Label
+	body   fyne.CanvasObject
 }
+
+func newDeviceRow() *deviceRow {
+	r := &deviceRow{check: widget.NewCheck("", nil), dot: newDot()}
+	r.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	r.name.Truncation = fyne.TextTruncateEllipsis
+	r.topics = captionLabel()
+	r.state = captionLabel()
+	text := container.New(&tightVBox{}, r.name, r.topics, r.state)
+	r.body = container.NewBorder(nil, nil, container.NewHBox(r.check, dotBox(r.dot)), nil, text)
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+// captionLabel is a one-line label in the caption size, cut with an
+// ellipsis when it does not fit.
+func captionLabel() *widget.Label {
+	l := widget.NewLabel("")
+	l.Truncation = fyne.TextTruncateEllipsis
+	l.SizeName = theme.SizeNameCaptionText
+	return l
+}
+
+// CreateRenderer is fyne.Widget's: the row draws its body.
+func (r *deviceRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.body) }
+
+func (l *deviceList) createRow() fyne.CanvasObject { return newDeviceRow() }
 
 func (l *deviceList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if id >= len(l.g.settings.Devices) {
 		return
 	}
 	d := l.g.settings.Devices[id]
-	row := o.(*fyne.Container)
-	left := row.Objects[1].(*fyne.Container)
-	check := left.Objects[0].(*widget.Check)
-	dot := left.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container).Objects[0].(*canvas.Circle)
-	text := row.Objects[0].(*fyne.Container)
-	name, topics, state := text.Objects[0].(*widget.Label), text.Objects[1].(*widget.Label), text.Objects[2].(*widget.Label)
-
-	check.OnChanged = nil
-	check.SetChecked(l.checked[d.Name])
-	check.OnChanged = func(on bool) {
+	r := o.(*deviceRow)
+	r.check.OnChanged = nil
+	r.check.SetChecked(l.checked[d.Name])
+	r.check.OnChanged = func(on bool) {
 		l.checked[d.Name] = on
 		l.g.preview.targetsChanged()
 	}
-	name.SetText(d.Name)
-	topics.SetText("to " + d.ToDevice + " · from " + d.FromDevice)
-	st := l.statusOf(d.Name)
-	words, col := l.describe(d, st)
-	state.SetText(words)
-	dot.FillColor = theme.Color(col)
-	dot.Refresh()
+	r.name.SetText(d.Name)
+	r.topics.SetText("to " + d.ToDevice + " · from " + d.FromDevice)
+	words, col := l.describe(d, l.statusOf(d.Name))
+	r.state.SetText(words)
+	r.dot.FillColor = theme.Color(col)
+	r.dot.Refresh()
 }
 
 func (l *deviceList) describe(d config.Device, st *devStatus) (string, fyne.ThemeColorName) {

@@ -1,6 +1,15 @@
 package gui
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"imagebeam/config"
+)
 
 func TestRotationLabelsReadBack(t *testing.T) {
 	for _, c := range []struct {
@@ -27,4 +36,40 @@ func TestRotationLabelsReadBack(t *testing.T) {
 			t.Errorf("parseRotation(%q) = %d, %v; want 0 and an error", bad, deg, err)
 		}
 	}
+}
+
+// A device row's tick box is what decides the send targets.
+func TestTickingADeviceRowMakesItATarget(t *testing.T) {
+	h := newHarness(t, nil)
+	bench := config.DefaultDevice()
+	bench.Name = "Bench 1"
+	h.addDevice(bench)
+	w := test.NewTempWindow(t, h.g.devices.object())
+	w.Resize(fyne.NewSize(320, 420))
+	rows := shown[*deviceRow](w.Content())
+	if len(rows) != 2 || rows[1].name.Text != "Bench 1" {
+		t.Fatalf("the list shows %d rows", len(rows))
+	}
+	tapBox(rows[1].check)
+	if names := targetNames(h.g.devices.targets()); names != simName+", Bench 1" {
+		t.Errorf("after ticking Bench 1 the targets are %s", names)
+	}
+	tapBox(rows[0].check)
+	if names := targetNames(h.g.devices.targets()); names != "Bench 1" {
+		t.Errorf("after unticking the simulated device the targets are %s", names)
+	}
+}
+
+// tapBox taps a check's box, which sits in the middle of a tall row
+// (test.Tap taps its top corner, outside the box).
+func tapBox(c *widget.Check) {
+	test.TapAt(c, fyne.NewPos(c.MinSize().Height/2, c.Size().Height/2))
+}
+
+func targetNames(ds []config.Device) string {
+	var names []string
+	for _, d := range ds {
+		names = append(names, d.Name)
+	}
+	return strings.Join(names, ", ")
 }

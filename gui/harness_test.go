@@ -161,3 +161,27 @@ func (h *harness) addDevice(d config.Device) {
 		h.t.Fatal(err)
 	}
 }
+
+// shown returns the objects of type T that o draws, at any depth of
+// containers and widgets, in drawing order: the rows a list has made.
+func shown[T fyne.CanvasObject](o fyne.CanvasObject) []T {
+	var out []T
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if t, ok := o.(T); ok {
+			out = append(out, t)
+		}
+		switch x := o.(type) {
+		case *fyne.Container:
+			for _, c := range x.Objects {
+				walk(c)
+			}
+		case fyne.Widget:
+			for _, c := range test.WidgetRenderer(x).Objects() {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	return out
+}

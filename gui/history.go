@@ -302,36 +302,49 @@ func (h *historyView) learnDevices() {
 	}
 }
 
-func (h *historyView) createRow() fyne.CanvasObject {
-	img := canvas.NewImageFromImage(nil)
-	img.FillMode = canvas.ImageFillContain
-	img.SetMinSize(fyne.NewSquareSize(48))
-	line1 := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	line1.Truncation = fyne.TextTruncateEllipsis
-	line2 := widget.NewLabel("")
-	line2.Truncation = fyne.TextTruncateEllipsis
-	line2.SizeName = theme.SizeNameCaptionText
-	resend := widget.NewButtonWithIcon("Resend", theme.MediaReplayIcon(), nil)
-	sendTo := widget.NewButton("Send to…", nil)
-	return container.NewBorder(nil, nil, img, nil, container.NewVBox(container.New(&tightVBox{}, line1, line2), container.NewHBox(resend, sendTo)))
+// historyRow is one recorded transfer in the History tab: the image's
+// thumbnail, a line saying when, where and how it went, a line of
+// details, and the buttons that send it again.
+type historyRow struct {
+	widget.BaseWidget
+	thumb   *canvas.Image
+	title   *widget.Label
+	details *widget.Label
+	resend  *widget.Button
+	sendTo  *widget.Button
+	body    fyne.CanvasObject
 }
+
+func newHistoryRow() *historyRow {
+	r := &historyRow{thumb: canvas.NewImageFromImage(nil)}
+	r.thumb.FillMode = canvas.ImageFillContain
+	r.thumb.SetMinSize(fyne.NewSquareSize(48))
+	r.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	r.title.Truncation = fyne.TextTruncateEllipsis
+	r.details = captionLabel()
+	r.resend = widget.NewButtonWithIcon("Resend", theme.MediaReplayIcon(), nil)
+	r.sendTo = widget.NewButton("Send to…", nil)
+	text := container.New(&tightVBox{}, r.title, r.details)
+	r.body = container.NewBorder(nil, nil, r.thumb, nil, container.NewVBox(text, container.NewHBox(r.resend, r.sendTo)))
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+// CreateRenderer is fyne.Widget's: the row draws its body.
+func (r *historyRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.body) }
+
+func (h *historyView) createRow() fyne.CanvasObject { return newHistoryRow() }
 
 func (h *historyView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if id >= len(h.entries) {
 		return
 	}
 	e := h.entries[id]
-	row := o.(*fyne.Container)
-	body := row.Objects[0].(*fyne.Container)
-	img := row.Objects[1].(*canvas.Image)
-	text, buttons := body.Objects[0].(*fyne.Container), body.Objects[1].(*fyne.Container)
-	line1, line2 := text.Objects[0].(*widget.Label), text.Objects[1].(*widget.Label)
-	resend, sendTo := buttons.Objects[0].(*widget.Button), buttons.Objects[1].(*widget.Button)
-
+	r := o.(*historyRow)
 	result := map[transfer.Phase]string{transfer.PhaseDone: "OK", transfer.PhaseFailed: "failed", transfer.PhaseCancelled: "cancelled"}[e.Result]
-	line1.SetText(fmt.Sprintf("%s · %s · %s", ago(e.Time), e.Device, result))
-	line1.Importance = map[transfer.Phase]widget.Importance{transfer.PhaseDone: widget.SuccessImportance, transfer.PhaseFailed: widget.DangerImportance, transfer.PhaseCancelled: widget.WarningImportance}[e.Result]
-	line1.Refresh()
+	r.title.SetText(fmt.Sprintf("%s · %s · %s", ago(e.Time), e.Device, result))
+	r.title.Importance = map[transfer.Phase]widget.Importance{transfer.PhaseDone: widget.SuccessImportance, transfer.PhaseFailed: widget.DangerImportance, transfer.PhaseCancelled: widget.WarningImportance}[e.Result]
+	r.title.Refresh()
 	details := fmt.Sprintf("%s · %s · %s", human.Bytes(int64(e.Bytes)), human.Duration(time.Duration(e.DurationMs*float64(time.Millisecond))), human.Count(e.Retries, "retry", "retries"))
 	if src := sourceName(e.Source); src != "" {
 		details += " · " + src
@@ -339,11 +352,11 @@ func (h *historyView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	if e.Error != "" {
 		details += " · " + plainError(errors.New(e.Error))
 	}
-	line2.SetText(details)
-	img.Image = h.thumb(e.SHA256)
-	img.Refresh()
-	resend.OnTapped = func() { h.resend(e, "") }
-	sendTo.OnTapped = func() { h.showSendTo(e) }
+	r.details.SetText(details)
+	r.thumb.Image = h.thumb(e.SHA256)
+	r.thumb.Refresh()
+	r.resend.OnTapped = func() { h.resend(e, "") }
+	r.sendTo.OnTapped = func() { h.showSendTo(e) }
 }
 
 func (h *historyView) thumb(sha string) image.Image {

@@ -128,7 +128,7 @@ func ExitCode(err error) int {
 	case errors.As(err, &ue), errors.As(err, &pe),
 		errors.Is(err, transfer.ErrTooLarge), errors.Is(err, transfer.ErrSettings),
 		errors.Is(err, transfer.ErrBrokerURL), errors.Is(err, transfer.ErrTLSFiles),
-		errors.Is(err, config.ErrSettings), errors.Is(err, simdevice.ErrBadFaults),
+		errors.Is(err, config.ErrSettings), errors.Is(err, config.ErrUnknownDevice), errors.Is(err, simdevice.ErrBadFaults),
 		errors.Is(err, broker.ErrBadListen), errors.Is(err, broker.ErrAuthRequired),
 		errors.Is(err, errBadInput), isCodecError(err):
 		return ExitUsage

@@ -79,10 +79,9 @@ func runConvert(ctx context.Context, env Env, args []string) error {
 		if imf.fetch, err = settings.Fetch.Policy(nil, nil); err != nil {
 			return err
 		}
-		var ok bool
 		if *device != "" {
-			if dev, ok = settings.Device(*device); !ok {
-				return usagef("no saved device is named %q", *device)
+			if dev, err = settings.Resolve(*device); err != nil {
+				return err
 			}
 		}
 	}

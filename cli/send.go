@@ -47,16 +47,9 @@ func (d *deviceFlags) register(fs *flag.FlagSet) {
 func (d *deviceFlags) resolve(set map[string]bool, settings *config.Settings) (config.Device, error) {
 	dev := config.DefaultDevice()
 	if d.device != "" {
-		saved, ok := settings.Device(d.device)
-		if !ok {
-			names := make([]string, 0, len(settings.Devices))
-			for _, s := range settings.Devices {
-				names = append(names, s.Name)
-			}
-			if len(names) == 0 {
-				return config.Device{}, usagef("no saved device is named %q (there are no saved devices yet)", d.device)
-			}
-			return config.Device{}, usagef("no saved device is named %q (saved: %s)", d.device, strings.Join(names, ", "))
+		saved, err := settings.Resolve(d.device)
+		if err != nil {
+			return config.Device{}, err
 		}
 		dev = saved
 	}

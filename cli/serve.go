@@ -172,16 +172,9 @@ func serveDevices(settings *config.Settings, name string, set map[string]bool, t
 	var def config.Device
 	switch {
 	case name != "":
-		var ok bool
-		if def, ok = settings.Device(name); !ok {
-			names := make([]string, len(saved))
-			for i, d := range saved {
-				names[i] = d.Name
-			}
-			if len(names) == 0 {
-				return nil, usagef("no saved device is named %q (there are no saved devices yet)", name)
-			}
-			return nil, usagef("no saved device is named %q (saved: %s)", name, strings.Join(names, ", "))
+		var err error
+		if def, err = settings.Resolve(name); err != nil {
+			return nil, err
 		}
 	case topics:
 		def = config.DefaultDevice()

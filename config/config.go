@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -222,28 +223,56 @@ func Default() *Settings {
 	return &Settings{Version: Version, Broker: Broker{Builtin: true, Listen: DefaultListen}}
 }
 
-// Device returns the saved device with this name.
-func (s *Settings) Device(name string) (Device, bool) {
-	for _, d := range s.Devices {
-		if d.Name == name {
-			return d, true
-		}
+// ErrUnknownDevice means that no device has the name asked for. Resolve's
+// error follows it with that name and the names there are.
+var ErrUnknownDevice = errors.New("config: no saved device is named")
+
+// Resolve returns the device of devices that is named name. Case does not
+// matter: Validate refuses two names that differ only in case, so a name
+// finds at most one device however it is typed. An unknown name gives
+// ErrUnknownDevice, in a sentence that lists the names there are.
+func Resolve(devices []Device, name string) (Device, error) {
+	if i := index(devices, name); i >= 0 {
+		return devices[i], nil
 	}
-	return Device{}, false
+	if len(devices) == 0 {
+		return Device{}, fmt.Errorf("%w %q: no devices are saved yet; add one in the window or the settings file", ErrUnknownDevice, name)
+	}
+	names := make([]string, len(devices))
+	for i, d := range devices {
+		names[i] = strconv.Quote(d.Name)
+	}
+	return Device{}, fmt.Errorf("%w %q; saved: %s", ErrUnknownDevice, name, strings.Join(names, ", "))
 }
 
-// Validate checks every device and that names are unique.
+// index is the position of the device named name, case ignored, or -1.
+func index(devices []Device, name string) int {
+	for i, d := range devices {
+		if strings.EqualFold(d.Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// Resolve returns the saved device named name (see Resolve).
+func (s *Settings) Resolve(name string) (Device, error) { return Resolve(s.Devices, name) }
+
+// Device returns the saved device named name, by Resolve's rule.
+func (s *Settings) Device(name string) (Device, bool) {
+	d, err := s.Resolve(name)
+	return d, err == nil
+}
+
+// Validate checks every device and that no two names differ only in case.
 func (s *Settings) Validate() error {
-	seen := map[string]bool{}
-	for _, d := range s.Devices {
+	for i, d := range s.Devices {
 		if err := d.Validate(); err != nil {
 			return err
 		}
-		key := strings.ToLower(d.Name)
-		if seen[key] {
+		if index(s.Devices[:i], d.Name) >= 0 {
 			return fmt.Errorf("%w: two devices are named %q", ErrSettings, d.Name)
 		}
-		seen[key] = true
 	}
 	if _, err := s.Fetch.Policy(nil, nil); err != nil {
 		return fmt.Errorf("%w: fetch: %w", ErrSettings, err)

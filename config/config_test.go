@@ -174,3 +174,61 @@ func TestFetchRangesAreCheckedWhenRead(t *testing.T) {
 		t.Fatalf("a bad range: %v, want ErrSettings naming it", err)
 	}
 }
+
+// Resolve finds a device by name whatever its case, and an unknown name
+// gets ErrUnknownDevice in a sentence that names it and lists the names
+// there are.
+func TestResolve(t *testing.T) {
+	bench, sim := DefaultDevice(), DefaultDevice()
+	bench.Name, sim.Name = "Bench 3", "Simulated device"
+	saved := []Device{bench, sim}
+	for _, name := range []string{"Bench 3", "bench 3", "BENCH 3"} {
+		if d, err := Resolve(saved, name); err != nil || d.Name != "Bench 3" {
+			t.Errorf("Resolve(%q) = %q, %v; want Bench 3", name, d.Name, err)
+		}
+	}
+	cases := []struct {
+		name    string
+		devices []Device
+		want    string
+	}{
+		{"some saved", saved, `config: no saved device is named "nope"; saved: "Bench 3", "Simulated device"`},
+		{"none saved", nil, `config: no saved device is named "nope": no devices are saved yet; add one in the window or the settings file`},
+	}
+	for _, c := range cases {
+		_, err := Resolve(c.devices, "nope")
+		if !errors.Is(err, ErrUnknownDevice) || err.Error() != c.want {
+			t.Errorf("%s: err = %v; want ErrUnknownDevice saying %q", c.name, err, c.want)
+		}
+	}
+}
+
+// Settings.Resolve and Settings.Device follow the same rule as Resolve.
+func TestSettingsLookupsShareResolvesRule(t *testing.T) {
+	s := Default()
+	s.Devices = []Device{DefaultDevice()}
+	if d, err := s.Resolve("base"); err != nil || d.Name != "BASE" {
+		t.Errorf("Resolve(base) = %q, %v", d.Name, err)
+	}
+	if d, ok := s.Device("Base"); !ok || d.Name != "BASE" {
+		t.Errorf("Device(Base) = %q, %v", d.Name, ok)
+	}
+	if _, ok := s.Device("nope"); ok {
+		t.Error("Device(nope) found a device")
+	}
+}
+
+// Two names that Resolve would take for one are refused, also where only
+// Unicode case folding makes them equal (ſ folds to s).
+func TestValidateRefusesNamesThatDifferOnlyInCase(t *testing.T) {
+	for _, pair := range [][2]string{{"lab", "LAB"}, {"ſensor", "Sensor"}} {
+		a, b := DefaultDevice(), DefaultDevice()
+		a.Name, b.Name = pair[0], pair[1]
+		b.ToDevice, b.FromDevice = "c", "d"
+		s := Default()
+		s.Devices = []Device{a, b}
+		if err := s.Validate(); !errors.Is(err, ErrSettings) {
+			t.Errorf("%q and %q: err = %v, want ErrSettings", pair[0], pair[1], err)
+		}
+	}
+}

@@ -28,6 +28,8 @@ var statuses = []struct {
 }{
 	{ErrQueueFull, http.StatusTooManyRequests},
 	{ErrShuttingDown, http.StatusServiceUnavailable},
+	// ?device= names no device.
+	{config.ErrUnknownDevice, http.StatusNotFound},
 	// Cancelled (a fetch too): only Shutdown cancels a transfer.
 	{transfer.ErrCanceled, http.StatusServiceUnavailable},
 	{context.Canceled, http.StatusServiceUnavailable},

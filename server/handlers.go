@@ -115,7 +115,8 @@ func (s *Server) requestDevice(w http.ResponseWriter, r *http.Request) (*device,
 	info(r).device = name
 	dev, err := s.device(name)
 	if err != nil {
-		writeError(w, r, http.StatusNotFound, err.Error())
+		status, msg := statusFor(err)
+		writeError(w, r, status, msg)
 		return nil, false
 	}
 	info(r).device = dev.cfg.Name

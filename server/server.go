@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -118,7 +119,8 @@ type AccessEntry struct {
 // requests': a client that disconnects does not stop its transfer.
 type Server struct {
 	opts     Options
-	devices  []*device // Options.Devices order, default first
+	devices  []*device       // Options.Devices order, default first
+	profiles []config.Device // the same, as config.Resolve takes them
 	byName   map[string]*device
 	origins  map[string]bool
 	hosts    map[string]bool // Options.Hosts, lower case
@@ -153,6 +155,37 @@ type device struct {
 
 // New checks opts and returns a server ready to serve.
 func New(opts Options) (*Server, error) {
+	opts, err := withDefaults(opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		budget: opts.Load.Budget,
+		opts:   opts,
+		byName: map[string]*device{},
+		queues: map[string]*queue{},
+		jobs:   map[string]*job{},
+	}
+	if err := s.addDevices(opts.Devices, opts.Default); err != nil {
+		return nil, err
+	}
+	if s.origins, err = originSet(opts.CORS); err != nil {
+		return nil, err
+	}
+	if s.hosts, err = hostSet(opts.Hosts); err != nil {
+		return nil, err
+	}
+	if opts.Token != "" {
+		s.tokenSum = sha256.Sum256([]byte(opts.Token))
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.handler = s.logged(s.browserGuard(s.cors(s.authorized(s.routes()))))
+	return s, nil
+}
+
+// withDefaults fills the zero fields of opts with the defaults and checks
+// the limits and the broker URL.
+func withDefaults(opts Options) (Options, error) {
 	if len(opts.Devices) == 0 {
 		opts.Devices = []config.Device{config.DefaultDevice()}
 	}
@@ -170,69 +203,88 @@ func New(opts Options) (*Server, error) {
 	}
 	switch {
 	case opts.QueueLimit < 0:
-		return nil, fmt.Errorf("%w: the queue limit %d is negative", ErrOptions, opts.QueueLimit)
+		return opts, fmt.Errorf("%w: the queue limit %d is negative", ErrOptions, opts.QueueLimit)
 	case opts.MaxBody < 0:
-		return nil, fmt.Errorf("%w: the body size cap %d is negative", ErrOptions, opts.MaxBody)
+		return opts, fmt.Errorf("%w: the body size cap %d is negative", ErrOptions, opts.MaxBody)
 	case opts.History < 0:
-		return nil, fmt.Errorf("%w: the history size %d is negative", ErrOptions, opts.History)
+		return opts, fmt.Errorf("%w: the history size %d is negative", ErrOptions, opts.History)
 	}
 	if err := transfer.ValidateBrokerURL(opts.Broker.URL); err != nil {
-		return nil, err
+		return opts, err
 	}
 	if opts.Load.Budget == nil {
 		opts.Load.Budget = codec.NewBudget(DefaultMaxMemory, "")
 	}
 	opts.MaxBody = min(opts.MaxBody, opts.Load.Budget.InputLimit()-1)
-	s := &Server{
-		budget:  opts.Load.Budget,
-		opts:    opts,
-		byName:  map[string]*device{},
-		origins: map[string]bool{},
-		hosts:   map[string]bool{},
-		queues:  map[string]*queue{},
-		jobs:    map[string]*job{},
-	}
-	for _, d := range opts.Devices {
+	return opts, nil
+}
+
+// addDevices checks the devices and makes them ready to use, the one named
+// def (by config.Resolve's rule; "" for none) first, the others in order.
+func (s *Server) addDevices(devices []config.Device, def string) error {
+	for _, d := range devices {
 		if err := d.Validate(); err != nil {
-			return nil, err
+			return err
 		}
 		co, err := d.Options()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if _, dup := s.byName[d.Name]; dup {
-			return nil, fmt.Errorf("%w: two devices are named %q", ErrOptions, d.Name)
+		if _, err := config.Resolve(s.profiles, d.Name); err == nil {
+			return fmt.Errorf("%w: two devices are named %q", ErrOptions, d.Name)
 		}
-		dev := &device{cfg: d, tr: d.Transfer(), opts: co, key: transfer.DeviceKey(opts.Broker.URL, d.ToDevice, d.FromDevice)}
+		dev := &device{cfg: d, tr: d.Transfer(), opts: co, key: transfer.DeviceKey(s.opts.Broker.URL, d.ToDevice, d.FromDevice)}
 		s.byName[d.Name] = dev
-		if d.Name == opts.Default {
-			s.devices = append([]*device{dev}, s.devices...)
-		} else {
-			s.devices = append(s.devices, dev)
-		}
+		s.devices = append(s.devices, dev)
+		s.profiles = append(s.profiles, d)
 	}
-	if opts.Default != "" && s.byName[opts.Default] == nil {
-		return nil, fmt.Errorf("%w: the default device %q is not among the devices", ErrOptions, opts.Default)
+	if def == "" {
+		return nil
 	}
-	for _, o := range opts.CORS {
+	d, err := config.Resolve(s.profiles, def)
+	if err != nil {
+		return fmt.Errorf("%w: the default device %q is not among the devices", ErrOptions, def)
+	}
+	i := slices.IndexFunc(s.profiles, func(p config.Device) bool { return p.Name == d.Name })
+	s.devices, s.profiles = toFront(s.devices, i), toFront(s.profiles, i)
+	return nil
+}
+
+// toFront returns a copy of list with its element i first and the others
+// in their order.
+func toFront[T any](list []T, i int) []T {
+	return append(append([]T{list[i]}, list[:i]...), list[i+1:]...)
+}
+
+// originSet checks the CORS origins and returns them as browsers send them.
+func originSet(cors []string) (map[string]bool, error) {
+	set := map[string]bool{}
+	for _, o := range cors {
 		n, err := normalizeOrigin(o)
 		if err != nil {
 			return nil, err
 		}
-		s.origins[n] = true
+		set[n] = true
 	}
-	for _, h := range opts.Hosts {
+	return set, nil
+}
+
+// hostSet checks the extra host names and returns them in lower case,
+// without a trailing dot.
+func hostSet(hosts []string) (map[string]bool, error) {
+	set := map[string]bool{}
+	for _, h := range hosts {
 		h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
 		if h == "" || strings.ContainsAny(h, ":/ ") {
 			return nil, fmt.Errorf("%w: host name %q is not a plain name such as labpc or labpc.example.org", ErrOptions, h)
 		}
-		s.hosts[h] = true
+		set[h] = true
 	}
-	if opts.Token != "" {
-		s.tokenSum = sha256.Sum256([]byte(opts.Token))
-	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return set, nil
+}
 
+// routes are the API's endpoints.
+func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /image", s.getImage)
 	mux.HandleFunc("POST /image", s.postImage)
@@ -243,8 +295,7 @@ func New(opts Options) (*Server, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "there is no such endpoint: see GET /image, POST /image, GET /devices, GET /transfers/{id}")
 	})
-	s.handler = s.logged(s.browserGuard(s.cors(s.authorized(mux))))
-	return s, nil
+	return mux
 }
 
 // ServeHTTP answers one request.
@@ -305,19 +356,11 @@ func (s *Server) device(name string) (*device, error) {
 	if name == "" {
 		return s.devices[0], nil
 	}
-	if d := s.byName[name]; d != nil {
-		return d, nil
+	d, err := config.Resolve(s.profiles, name)
+	if err != nil {
+		return nil, err
 	}
-	for _, d := range s.devices {
-		if strings.EqualFold(d.cfg.Name, name) {
-			return d, nil
-		}
-	}
-	names := make([]string, len(s.devices))
-	for i, d := range s.devices {
-		names[i] = d.cfg.Name
-	}
-	return nil, fmt.Errorf("no device is named %q (devices: %s)", name, strings.Join(names, ", "))
+	return s.byName[d.Name], nil
 }
 
 // normalizeOrigin checks a --cors origin and returns it as browsers send it.

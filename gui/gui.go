@@ -29,6 +29,7 @@ import (
 	"imagebeam/codec"
 	"imagebeam/config"
 	"imagebeam/internal/buildinfo"
+	"imagebeam/internal/wait"
 	"imagebeam/simdevice"
 )
 
@@ -154,16 +155,12 @@ func (g *GUI) Shutdown() {
 	g.xfers.cancelAll()
 	// After the main loop has ended a goroutine can hang in fyne.Do; an
 	// exit must not wait for it forever.
-	done := make(chan struct{})
-	go func() {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = wait.For(ctx, func() {
 		g.backend.stop()
 		g.consumers.Wait() // a cancelled transfer still records its history
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(3 * time.Second):
-	}
+	})
 }
 
 // Open loads files or URLs given on the command line, the same way a drop does.

@@ -21,6 +21,7 @@ import (
 	"imagebeam/codec"
 	"imagebeam/config"
 	"imagebeam/internal/redact"
+	"imagebeam/internal/wait"
 	"imagebeam/transfer"
 )
 
@@ -328,20 +329,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
-	idle := make(chan struct{})
-	go func() {
+	err := wait.For(ctx, s.wg.Wait)
+	s.cancel()
+	if err != nil {
 		s.wg.Wait()
-		close(idle)
-	}()
-	select {
-	case <-idle:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		s.cancel()
-		<-idle
-		return ctx.Err()
 	}
+	return err
 }
 
 // Close cancels every transfer at once and waits for them to stop.

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"imagebeam/internal/wait"
 )
 
 // ErrLinkClosed means the link's Incoming channel was closed.
@@ -180,18 +182,14 @@ func (s *scheduler) after(d time.Duration, f func()) {
 	s.pending[t] = struct{}{}
 }
 
-// flush waits for the pending answers to go out, or for ctx to end.
+// flush waits for the pending answers to go out; when ctx ends first, it
+// cancels those still pending (see stop).
 func (s *scheduler) flush(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
+	err := wait.For(ctx, s.wg.Wait)
+	if err != nil {
 		s.stop()
-		<-done
-		return ctx.Err()
 	}
+	return err
 }
 
 // stop cancels the pending answers and waits for running ones to finish,

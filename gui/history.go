@@ -1,14 +1,11 @@
 package gui
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"io"
 	"os"
 	"path/filepath"
@@ -137,16 +134,16 @@ func (h *historyStore) writeImage(sha string, image []byte) error {
 	return nil
 }
 
-// makeThumb is a 96-pixel JPEG of the image for the history list.
+// makeThumb is a thumbSide-pixel JPEG of the image for the history list.
 func makeThumb(data []byte) []byte {
 	ctx := context.Background()
-	im, err := codec.LoadBytes(ctx, data, codec.LoadOptions{Target: &codec.Options{Width: 96, Height: 96}, Budget: imageBudget})
+	im, err := codec.LoadBytes(ctx, data, codec.LoadOptions{Target: &codec.Options{Width: thumbSide, Height: thumbSide}, Budget: imageBudget})
 	if err != nil {
 		return nil
 	}
-	o := codec.Options{Width: 96, Quality: 70, Reencode: true}
+	o := codec.Options{Width: thumbSide, Quality: 70, Reencode: true}
 	if info := im.Info(); info.Height > info.Width {
-		o = codec.Options{Height: 96, Quality: 70, Reencode: true}
+		o = codec.Options{Height: thumbSide, Quality: 70, Reencode: true}
 	}
 	r, err := im.Encode(ctx, o)
 	if err != nil {
@@ -245,14 +242,15 @@ type historyView struct {
 	g       *GUI
 	store   *historyStore
 	entries []historyEntry // newest first, as shown
-	thumbs  map[string]image.Image
+	thumbs  *thumbCache
 	list    *widget.List
 	note    *widget.Label
 	box     fyne.CanvasObject
 }
 
 func newHistoryView(g *GUI, dir string) *historyView {
-	h := &historyView{g: g, store: openHistory(dir), thumbs: map[string]image.Image{}}
+	h := &historyView{g: g, store: openHistory(dir)}
+	h.thumbs = newThumbCache(g.ctx, h.store.thumbPath, g.do, h.thumbReady)
 	h.list = widget.NewList(func() int { return len(h.entries) }, h.createRow, h.updateRow)
 	h.note = widget.NewLabel("")
 	h.note.Wrapping = fyne.TextWrapWord
@@ -265,9 +263,15 @@ func newHistoryView(g *GUI, dir string) *historyView {
 
 func (h *historyView) object() fyne.CanvasObject { return h.box }
 
-// refresh reloads the entries and what the devices learn from them.
+// refresh reloads the entries, and forgets the thumbnails of the images
+// the history no longer lists.
 func (h *historyView) refresh() {
 	h.entries = h.store.list()
+	listed := make(map[string]bool, len(h.entries))
+	for _, e := range h.entries {
+		listed[e.SHA256] = true
+	}
+	h.thumbs.keep(listed)
 	switch err := h.store.problem(); {
 	case err != nil:
 		h.note.SetText("History: " + err.Error())
@@ -353,22 +357,20 @@ func (h *historyView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		details += " · " + plainError(errors.New(e.Error))
 	}
 	r.details.SetText(details)
-	r.thumb.Image = h.thumb(e.SHA256)
+	r.thumb.Image = h.thumbs.get(e.SHA256) // nil until it is read; thumbReady redraws the row
 	r.thumb.Refresh()
 	r.resend.OnTapped = func() { h.resend(e, "") }
 	r.sendTo.OnTapped = func() { h.showSendTo(e) }
 }
 
-func (h *historyView) thumb(sha string) image.Image {
-	if t, ok := h.thumbs[sha]; ok {
-		return t
+// thumbReady redraws the rows that show the image sha, whose thumbnail
+// has been read.
+func (h *historyView) thumbReady(sha string) {
+	for id, e := range h.entries {
+		if e.SHA256 == sha {
+			h.list.RefreshItem(id)
+		}
 	}
-	var t image.Image
-	if b, err := os.ReadFile(h.store.thumbPath(sha)); err == nil {
-		t, _ = jpeg.Decode(bytes.NewReader(b))
-	}
-	h.thumbs[sha] = t
-	return t
 }
 
 // resend sends an entry's exact bytes again, to its own device or to device.

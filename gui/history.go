@@ -373,22 +373,34 @@ func (h *historyView) thumbReady(sha string) {
 	}
 }
 
-// resend sends an entry's exact bytes again, to its own device or to device.
-func (h *historyView) resend(e historyEntry, device string) *transferView {
+// resend sends an entry's exact bytes again, to its own device or to
+// device. The stored image is read off the UI goroutine; the transfer
+// starts, or the error shows, when it has been read.
+func (h *historyView) resend(e historyEntry, device string) {
 	if device == "" {
 		device = e.Device
 	}
 	d, ok := h.g.settings.Device(device)
 	if !ok {
 		h.g.showError(fmt.Errorf("there is no device named %q any more; use Send to… to pick another", device))
-		return nil
+		return
 	}
-	data, err := h.store.image(e.SHA256)
-	if err != nil {
-		h.g.showError(err)
-		return nil
-	}
-	return h.g.startTransfer(d, data, e.Source, true)
+	store, ctx := h.store, h.g.ctx
+	go func() {
+		data, err := store.image(e.SHA256)
+		if ctx.Err() != nil {
+			return // the window is closing: start nothing
+		}
+		h.g.do(func() {
+			switch {
+			case ctx.Err() != nil:
+			case err != nil:
+				h.g.showError(err)
+			default:
+				h.g.startTransfer(d, data, e.Source, true)
+			}
+		})
+	}()
 }
 
 // resendLast resends the last image sent to d.

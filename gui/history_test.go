@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"image"
@@ -89,5 +90,38 @@ func TestThumbnailsOfEntriesNoLongerListedAreForgotten(t *testing.T) {
 	c.store("going", image.NewGray(image.Rect(0, 0, 4, 4))) // its read ends after its entry went
 	if _, ok := c.images["going"]; ok {
 		t.Error("a thumbnail read after its entry went was kept")
+	}
+}
+
+// Resend reads the stored image off the UI goroutine: its transfer starts
+// when the bytes come back through the UI queue, and a stored image that
+// has gone is an error in words that starts nothing.
+func TestResendReadsTheStoredImageInTheBackground(t *testing.T) {
+	h := newHarness(t, nil)
+	hv := h.g.history
+	img := []byte("the exact bytes that were sent")
+	hv.store.add(historyEntry{Time: time.Now(), Device: simName, Bytes: len(img), SHA256: shaOf(img), Result: transfer.PhaseDone}, img)
+	hv.refresh()
+	e := hv.entries[0]
+
+	hv.resend(e, "")
+	if len(h.g.xfers.views) != 0 {
+		t.Fatal("the resend started before its image was read in the background")
+	}
+	h.waitFor("the resend to start", func() bool { return len(h.g.xfers.views) == 1 })
+	if v := h.g.xfers.views[0]; !bytes.Equal(v.image, img) || !v.resend {
+		t.Errorf("the resend sends %q (resend %v), want the stored bytes", v.image, v.resend)
+	}
+
+	if err := os.Remove(hv.store.imagePath(e.SHA256)); err != nil {
+		t.Fatal(err)
+	}
+	hv.resend(e, "")
+	h.waitFor("the error", func() bool { return h.g.win.Canvas().Overlays().Top() != nil })
+	if text := allText(h.g.win.Canvas().Overlays().Top()); !strings.Contains(text, "no longer stored") {
+		t.Errorf("the error says %q", text)
+	}
+	if len(h.g.xfers.views) != 1 {
+		t.Error("a resend without its image started a transfer")
 	}
 }

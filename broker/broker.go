@@ -15,11 +15,9 @@ import (
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-)
 
-// DefaultListen is where the broker listens when Options.Listen is empty:
-// loopback only, the standard MQTT port.
-const DefaultListen = "127.0.0.1:1883"
+	"imagebeam/config"
+)
 
 // Limits that keep the broker safe to leave running on a shared network.
 const (
@@ -59,8 +57,8 @@ var (
 
 // Options configure the embedded broker.
 type Options struct {
-	// Listen is host:port; empty means DefaultListen. Port 0 picks a free
-	// port (see Broker.Addr).
+	// Listen is host:port; empty means config.DefaultListen (loopback only,
+	// the standard MQTT port). Port 0 picks a free port (see Broker.Addr).
 	Listen string
 	// Username and Password, when set, are required from every client. They
 	// must be set when Listen is not a loopback address. This shared login
@@ -139,7 +137,7 @@ func (o Options) Validate() error {
 
 func (o Options) listen() string {
 	if o.Listen == "" {
-		return DefaultListen
+		return config.DefaultListen
 	}
 	return o.Listen
 }

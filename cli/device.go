@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"imagebeam/broker"
+	"imagebeam/config"
 	"imagebeam/simdevice"
 	"imagebeam/transfer"
 )
@@ -118,7 +119,7 @@ Passwords are never printed.
 
 Every client must finish CONNECT within 10 s and send packets of at most
 --max-packet-size bytes; connections beyond --max-connections are closed at once.`)
-	listen := fs.String("listen", broker.DefaultListen, "`address` to listen on")
+	listen := fs.String("listen", config.DefaultListen, "`address` to listen on")
 	user := fs.String("username", "", "login `name` clients must give")
 	pass := fs.String("password", "", "login `password` (or IMAGEBEAM_PASSWORD)")
 	useTLS := fs.Bool("tls", false, "speak TLS on a loopback address too (beyond loopback it always does)")

@@ -55,7 +55,7 @@ type Broker struct {
 	// Builtin runs ImageBeam's embedded broker (on Listen) instead of
 	// connecting to URL.
 	Builtin bool   `json:"builtin"`
-	Listen  string `json:"listen,omitempty"` // built-in broker address; default 127.0.0.1:1883
+	Listen  string `json:"listen,omitempty"` // built-in broker address; default DefaultListen
 
 	URL       string   `json:"url,omitempty"`
 	Username  string   `json:"username,omitempty"`
@@ -68,8 +68,9 @@ type Broker struct {
 	KeepAlive Duration `json:"keep_alive,omitempty"`
 }
 
-// DefaultListen is the built-in broker's address.
-const DefaultListen = "127.0.0.1:1883"
+// DefaultListen is the built-in broker's address (see
+// transfer.DefaultBrokerAddress).
+const DefaultListen = transfer.DefaultBrokerAddress
 
 // Device is one saved device profile.
 type Device struct {
@@ -204,7 +205,7 @@ func (b Broker) Transfer() transfer.BrokerConfig {
 		}
 		host, port, err := net.SplitHostPort(listen)
 		if err != nil {
-			host, port = "", "1883"
+			host, port, _ = net.SplitHostPort(DefaultListen)
 		}
 		if host == "" || net.ParseIP(host) == nil || net.ParseIP(host).IsUnspecified() {
 			host = "127.0.0.1" // this computer reaches its own broker on loopback

@@ -110,7 +110,7 @@ func TestSaveRefusesInvalidSettingsAndKeepsTheOldFile(t *testing.T) {
 }
 
 func TestBuiltinBrokerURL(t *testing.T) {
-	cases := map[string]string{"": "tcp://127.0.0.1:1883", "127.0.0.1:1884": "tcp://127.0.0.1:1884", "0.0.0.0:1883": "tcp://127.0.0.1:1883"}
+	cases := map[string]string{"": "tcp://127.0.0.1:1883", "127.0.0.1:1884": "tcp://127.0.0.1:1884", "0.0.0.0:1883": "tcp://127.0.0.1:1883", "no port": "tcp://127.0.0.1:1883"}
 	for listen, want := range cases {
 		if got := (Broker{Builtin: true, Listen: listen}).Transfer().URL; got != want {
 			t.Errorf("listen %q: URL %q, want %q", listen, got, want)

@@ -33,8 +33,14 @@ var (
 	ErrPublish           = errors.New("transfer: publish failed")
 )
 
-// DefaultBrokerURL is where ImageBeam looks for a broker unless told otherwise.
-const DefaultBrokerURL = "tcp://127.0.0.1:1883"
+// DefaultBrokerAddress is where the built-in broker listens, on loopback
+// and the standard MQTT port, unless told otherwise. It is defined here, in
+// the package that config and broker both import, and nowhere else.
+const DefaultBrokerAddress = "127.0.0.1:1883"
+
+// DefaultBrokerURL is where ImageBeam looks for a broker unless told
+// otherwise: the built-in broker's address.
+const DefaultBrokerURL = "tcp://" + DefaultBrokerAddress
 
 // BrokerConfig says how to reach the MQTT broker.
 type BrokerConfig struct {
@@ -85,7 +91,7 @@ func NewClientID(role string) string {
 func ValidateBrokerURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%w %q: expected a URL such as tcp://127.0.0.1:1883", ErrBrokerURL, redact.URL(raw))
+		return fmt.Errorf("%w %q: expected a URL such as %s", ErrBrokerURL, redact.URL(raw), DefaultBrokerURL)
 	}
 	switch u.Scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":

@@ -15,7 +15,7 @@ const (
 	ImageBytes = 13000
 	Chunk      = 1400
 	Packets    = 10
-	Broker     = "tcp://127.0.0.1:1883"
+	Broker     = transfer.DefaultBrokerURL
 )
 
 // Midway is how many events of Stream make the transfer half done: six

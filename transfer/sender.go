@@ -122,17 +122,6 @@ func Run(ctx context.Context, link Link, image []byte, s Settings, events chan<-
 	return r.stats, nil
 }
 
-// Start runs a transfer in its own goroutine. The returned channel carries
-// its events and is closed after the last one, which is always Done or Failed.
-func Start(ctx context.Context, link Link, image []byte, s Settings) <-chan Event {
-	ch := make(chan Event, 64)
-	go func() {
-		defer close(ch)
-		_, _ = Run(ctx, link, image, s, ch)
-	}()
-	return ch
-}
-
 type run struct {
 	ctx    context.Context
 	link   Link

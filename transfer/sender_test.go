@@ -619,11 +619,23 @@ func TestInvalidSettingsAreRefused(t *testing.T) {
 	}
 }
 
+// runEvents runs a transfer in its own goroutine; the channel carries its
+// events and is closed after the last one, which Run promises is Done or
+// Failed.
+func runEvents(ctx context.Context, link Link, image []byte, s Settings) <-chan Event {
+	ch := make(chan Event, 64)
+	go func() {
+		defer close(ch)
+		_, _ = Run(ctx, link, image, s, ch)
+	}()
+	return ch
+}
+
 func TestEventsEndWithDoneAndTrackProgress(t *testing.T) {
 	img := randomImage(t, 4000)
 	var kinds []string
 	var last Progress
-	for e := range Start(context.Background(), newFakeLink(device), img, testSettings()) {
+	for e := range runEvents(context.Background(), newFakeLink(device), img, testSettings()) {
 		kinds = append(kinds, e.Kind())
 		if p, ok := e.(Progress); ok {
 			if p.AckedBytes < last.AckedBytes {
@@ -701,7 +713,7 @@ func TestCancelledTransferStillEndsWithFailed(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		link.onSend = func(int) { cancel() }
 		var last Event
-		for e := range Start(ctx, link, []byte("x"), s) {
+		for e := range runEvents(ctx, link, []byte("x"), s) {
 			last = e
 		}
 		if f, ok := last.(Failed); !ok || !errors.Is(f.Err, ErrCanceled) {

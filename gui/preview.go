@@ -69,17 +69,10 @@ func newPreview(g *GUI) *preview {
 	p.url = widget.NewEntry()
 	p.url.SetPlaceHolder("Image URL or file path, then Enter (or drop files on the window)")
 	p.url.OnSubmitted = func(string) { p.fetch() }
+	p.images = p.newImages()
+	p.empty = emptyHint()
+	p.queueRow = p.newQueueRow()
 
-	p.srcImage = canvas.NewImageFromImage(nil)
-	p.srcImage.FillMode = canvas.ImageFillContain
-	p.srcImage.SetMinSize(fyne.NewSize(160, 120))
-	p.outImage = canvas.NewImageFromImage(nil)
-	p.outImage.FillMode = canvas.ImageFillContain
-	p.outImage.SetMinSize(fyne.NewSize(160, 120))
-	p.srcInfo = widget.NewLabel("")
-	p.srcInfo.Wrapping = fyne.TextWrapWord
-	p.outInfo = widget.NewLabel("")
-	p.outInfo.Wrapping = fyne.TextWrapWord
 	p.estimate = widget.NewLabel("")
 	p.estimate.Wrapping = fyne.TextWrapWord
 	p.errText = widget.NewLabel("")
@@ -89,7 +82,77 @@ func newPreview(g *GUI) *preview {
 	p.spinner = widget.NewActivity()
 	p.busy = widget.NewLabel("")
 	p.busy.Hide()
+	p.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), g.sendSelected)
+	p.send.Importance = widget.HighImportance
 
+	status := container.NewHBox(p.spinner, p.busy)
+	bottom := container.NewVBox(p.errText, status, p.newControls(), p.estimate, p.send)
+	p.box = container.NewBorder(p.queueRow, bottom, nil, nil, container.NewStack(p.empty, p.images))
+	p.resetToDevice()
+	p.updateSend()
+	return p
+}
+
+// newImages makes the source and the device's image side by side, each
+// with its numbers below; hidden until an image is loaded.
+func (p *preview) newImages() fyne.CanvasObject {
+	picture := func() *canvas.Image {
+		img := canvas.NewImageFromImage(nil)
+		img.FillMode = canvas.ImageFillContain
+		img.SetMinSize(fyne.NewSize(160, 120))
+		return img
+	}
+	numbers := func() *widget.Label {
+		l := widget.NewLabel("")
+		l.Wrapping = fyne.TextWrapWord
+		return l
+	}
+	pane := func(title string, img *canvas.Image, info *widget.Label) fyne.CanvasObject {
+		t := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		return container.NewBorder(t, info, nil, nil, img)
+	}
+	p.srcImage, p.srcInfo = picture(), numbers()
+	p.outImage, p.outInfo = picture(), numbers()
+	images := container.NewGridWithColumns(2,
+		pane("Source", p.srcImage, p.srcInfo),
+		pane("Device gets", p.outImage, p.outInfo))
+	images.Hide()
+	return images
+}
+
+// emptyHint is what the preview shows before the first image.
+func emptyHint() fyne.CanvasObject {
+	hint := widget.NewLabelWithStyle("Drop an image on this window, or use Open… (Ctrl+O), or paste a URL above.",
+		fyne.TextAlignCenter, fyne.TextStyle{})
+	hint.Wrapping = fyne.TextWrapWord
+	icon := canvas.NewImageFromResource(theme.FileImageIcon())
+	icon.FillMode = canvas.ImageFillContain
+	icon.SetMinSize(fyne.NewSquareSize(64))
+	return container.NewCenter(container.NewVBox(icon, hint))
+}
+
+// newQueueRow makes the queue's picker, Next and Clear; hidden while the
+// queue holds one image or none.
+func (p *preview) newQueueRow() fyne.CanvasObject {
+	p.queueSel = widget.NewSelect(nil, func(s string) {
+		for i, q := range p.queue {
+			if queueLabel(i, q) == s && i != p.qi {
+				p.qi = i
+				p.load(q)
+			}
+		}
+	})
+	p.queueNext = widget.NewButtonWithIcon("Next", theme.NavigateNextIcon(), p.next)
+	clear := widget.NewButtonWithIcon("", theme.ContentClearIcon(), p.clearQueue)
+	row := container.NewBorder(nil, nil, widget.NewLabel("Queue"), container.NewHBox(p.queueNext, clear), p.queueSel)
+	row.Hide()
+	return row
+}
+
+// newControls makes this send's image settings: quality, grayscale, the
+// reset to the device's own, fit and rotation. Each change re-encodes the
+// preview.
+func (p *preview) newControls() fyne.CanvasObject {
 	p.quality = widget.NewSlider(1, 100)
 	p.quality.Step = 1
 	p.qualityVal = widget.NewLabel("")
@@ -101,52 +164,12 @@ func newPreview(g *GUI) *preview {
 	p.rotate = widget.NewSelect(rotateOptions, func(string) { p.settingsChanged() })
 	p.gray = widget.NewCheck("Grayscale", func(bool) { p.settingsChanged() })
 	reset := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.resetToDevice)
-
-	p.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), g.sendSelected)
-	p.send.Importance = widget.HighImportance
-
-	p.queueSel = widget.NewSelect(nil, func(s string) {
-		for i, q := range p.queue {
-			if queueLabel(i, q) == s && i != p.qi {
-				p.qi = i
-				p.load(q)
-			}
-		}
-	})
-	p.queueNext = widget.NewButtonWithIcon("Next", theme.NavigateNextIcon(), p.next)
-	clear := widget.NewButtonWithIcon("", theme.ContentClearIcon(), p.clearQueue)
-	p.queueRow = container.NewBorder(nil, nil, widget.NewLabel("Queue"), container.NewHBox(p.queueNext, clear), p.queueSel)
-	p.queueRow.Hide()
-
-	hint := widget.NewLabelWithStyle("Drop an image on this window, or use Open… (Ctrl+O), or paste a URL above.",
-		fyne.TextAlignCenter, fyne.TextStyle{})
-	hint.Wrapping = fyne.TextWrapWord
-	icon := canvas.NewImageFromResource(theme.FileImageIcon())
-	icon.FillMode = canvas.ImageFillContain
-	icon.SetMinSize(fyne.NewSquareSize(64))
-	p.empty = container.NewCenter(container.NewVBox(icon, hint))
-
-	pane := func(title string, img *canvas.Image, info *widget.Label) fyne.CanvasObject {
-		t := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-		return container.NewBorder(t, info, nil, nil, img)
-	}
-	p.images = container.NewGridWithColumns(2,
-		pane("Source", p.srcImage, p.srcInfo),
-		pane("Device gets", p.outImage, p.outInfo))
-	p.images.Hide()
-
-	controls := container.NewVBox(
+	return container.NewVBox(
 		container.NewBorder(nil, nil, widget.NewLabel("Quality"), container.NewHBox(p.qualityVal, p.gray, reset), p.quality),
 		container.NewGridWithColumns(2,
 			container.NewBorder(nil, nil, widget.NewLabel("Fit"), nil, p.fit),
 			container.NewBorder(nil, nil, widget.NewLabel("Rotate"), nil, p.rotate)),
 	)
-	status := container.NewHBox(p.spinner, p.busy)
-	bottom := container.NewVBox(p.errText, status, controls, p.estimate, p.send)
-	p.box = container.NewBorder(p.queueRow, bottom, nil, nil, container.NewStack(p.empty, p.images))
-	p.resetToDevice()
-	p.updateSend()
-	return p
 }
 
 func (p *preview) object() fyne.CanvasObject { return p.box }

@@ -431,31 +431,33 @@ func parseRotation(s string) (int, error) {
 
 func newDeviceForm(d config.Device) *deviceForm {
 	f := &deviceForm{orig: d}
-	entry := func(v string) *widget.Entry {
+	entry := func(v, hint string) *widget.Entry {
 		e := widget.NewEntry()
 		e.SetText(v)
+		e.SetPlaceHolder(hint)
 		return e
 	}
-	num := func(n int) *widget.Entry { return entry(strconv.Itoa(n)) }
-	f.name = entry(d.Name)
-	f.to = entry(d.ToDevice)
-	f.from = entry(d.FromDevice)
-	f.begin = entry(d.BeginName)
-	f.chunk = num(d.Chunk)
-	f.timeout = entry(time.Duration(d.Timeout).String())
-	f.retries = num(d.Retries)
-	f.width = num(d.Image.Width)
-	f.height = num(d.Image.Height)
-	f.quality = num(d.Image.Quality)
-	f.budget = num(d.Image.MaxBytes)
-	f.adaptive = widget.NewCheck("Adaptive (from measured round trips, at most the timeout)", nil)
-	f.adaptive.SetChecked(d.Adaptive)
-	f.gray = widget.NewCheck("Grayscale", nil)
-	f.gray.SetChecked(d.Image.Grayscale)
-	f.upscale = widget.NewCheck("Scale small images up", nil)
-	f.upscale.SetChecked(d.Image.Upscale)
-	f.sim = widget.NewCheck("Simulated: answered by ImageBeam on the built-in broker", nil)
-	f.sim.SetChecked(d.Simulated)
+	num := func(n int, hint string) *widget.Entry { return entry(strconv.Itoa(n), hint) }
+	check := func(label string, on bool) *widget.Check {
+		c := widget.NewCheck(label, nil)
+		c.SetChecked(on)
+		return c
+	}
+	f.name = entry(d.Name, "")
+	f.to = entry(d.ToDevice, "e.g. mqttTestPub")
+	f.from = entry(d.FromDevice, "e.g. mqttTestSub")
+	f.begin = entry(d.BeginName, "")
+	f.chunk = num(d.Chunk, "")
+	f.timeout = entry(time.Duration(d.Timeout).String(), "")
+	f.retries = num(d.Retries, "")
+	f.width = num(d.Image.Width, "0 = keep")
+	f.height = num(d.Image.Height, "0 = keep")
+	f.quality = num(d.Image.Quality, "")
+	f.budget = num(d.Image.MaxBytes, "0 = no limit")
+	f.adaptive = check("Adaptive (from measured round trips, at most the timeout)", d.Adaptive)
+	f.gray = check("Grayscale", d.Image.Grayscale)
+	f.upscale = check("Scale small images up", d.Image.Upscale)
+	f.sim = check("Simulated: answered by ImageBeam on the built-in broker", d.Simulated)
 	f.qos = widget.NewSelect(qosOptions, nil)
 	f.qos.SetSelected(strconv.Itoa(d.QoS))
 	f.fit = widget.NewSelect(fitOptions, nil)
@@ -474,13 +476,13 @@ func newDeviceForm(d config.Device) *deviceForm {
 			f.onClose()
 		}
 	})
-	f.to.SetPlaceHolder("e.g. mqttTestPub")
-	f.from.SetPlaceHolder("e.g. mqttTestSub")
-	f.width.SetPlaceHolder("0 = keep")
-	f.height.SetPlaceHolder("0 = keep")
-	f.budget.SetPlaceHolder("0 = no limit")
+	f.box = f.layout()
+	return f
+}
 
-	size := container.NewGridWithColumns(2, f.width, f.height)
+// layout puts the fields in a scrolling form, the error and the buttons
+// below it.
+func (f *deviceForm) layout() fyne.CanvasObject {
 	form := widget.NewForm(
 		widget.NewFormItem("Name", f.name),
 		widget.NewFormItem("To device", f.to),
@@ -491,7 +493,7 @@ func newDeviceForm(d config.Device) *deviceForm {
 		widget.NewFormItem("", f.adaptive),
 		widget.NewFormItem("Retries per frame", f.retries),
 		widget.NewFormItem("QoS", f.qos),
-		widget.NewFormItem("Width × height", size),
+		widget.NewFormItem("Width × height", container.NewGridWithColumns(2, f.width, f.height)),
 		widget.NewFormItem("Fit", f.fit),
 		widget.NewFormItem("JPEG quality", f.quality),
 		widget.NewFormItem("Byte budget", f.budget),
@@ -500,8 +502,7 @@ func newDeviceForm(d config.Device) *deviceForm {
 		widget.NewFormItem("", f.sim),
 	)
 	buttons := container.NewHBox(layoutSpacer(), f.cancel, f.save)
-	f.box = container.NewBorder(nil, container.NewVBox(f.errText, buttons), nil, nil, container.NewVScroll(form))
-	return f
+	return container.NewBorder(nil, container.NewVBox(f.errText, buttons), nil, nil, container.NewVScroll(form))
 }
 
 func (f *deviceForm) object() fyne.CanvasObject { return f.box }

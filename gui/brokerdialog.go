@@ -53,61 +53,20 @@ func showBrokerDialog(g *GUI) {
 
 func newBrokerForm(g *GUI, b config.Broker) *brokerForm {
 	f := &brokerForm{g: g}
-	entry := func(v, hint string) *widget.Entry {
-		e := widget.NewEntry()
-		e.SetText(v)
-		e.SetPlaceHolder(hint)
-		return e
-	}
-	listen := b.Listen
-	if listen == "" {
-		listen = config.DefaultListen
-	}
-	host, port, _ := net.SplitHostPort(listen)
-	f.port = entry(port, "1883")
-	f.lan = widget.NewCheck("Open to the lab network (all interfaces; username and password required)", func(bool) { f.showMode() })
-	f.lan.SetChecked(host != "" && host != "127.0.0.1" && host != "localhost" && host != "::1")
-	f.lanAddr = widget.NewLabel("")
-	f.lanAddr.Wrapping = fyne.TextWrapWord
 	// A login written into the URL moves to the login fields, where the
 	// password is masked; saving keeps it there.
 	b = moveURLLogin(b)
-	f.url = entry(b.URL, "tcp://10.0.0.5:1883, ssl://broker.lab:8883, ws://…, wss://…")
-	f.user = entry(b.Username, "optional")
+	f.builtinBox = f.newBuiltinFields(b)
+	f.externalBox = f.newExternalFields(b)
+	f.user = newEntry(b.Username, "optional")
 	f.pass = widget.NewPasswordEntry()
 	f.pass.SetText(b.Password)
 	f.pass.SetPlaceHolder("optional (stored in the settings file, mode 0600)")
-	f.caFile = entry(b.CAFile, "PEM file; empty = system roots")
-	f.certFile = entry(b.CertFile, "client certificate (PEM), optional")
-	f.keyFile = entry(b.KeyFile, "client key (PEM), optional")
-	f.clientID = entry(b.ClientID, "empty = a unique ID per connection")
-	ka := ""
-	if b.KeepAlive > 0 {
-		ka = time.Duration(b.KeepAlive).String()
-	}
-	f.keepAlive = entry(ka, "30s")
-	f.insecureWarn = widget.NewLabel("Warning: the broker's certificate is not checked. Anyone on the path can read and change the images. Use only for testing.")
-	f.insecureWarn.Wrapping = fyne.TextWrapWord
-	f.insecureWarn.Importance = widget.DangerImportance
-	f.insecure = widget.NewCheck("Do not verify the broker's certificate (insecure)", func(bool) { f.showMode() })
-	f.insecure.SetChecked(b.Insecure)
+	login := widget.NewForm(widget.NewFormItem("Username", f.user), widget.NewFormItem("Password", f.pass))
 	f.msg = widget.NewLabel("")
 	f.msg.Wrapping = fyne.TextWrapWord
 	f.msg.Hide()
 
-	f.builtinBox = container.NewVBox(
-		widget.NewForm(widget.NewFormItem("Port", f.port)),
-		f.lan, f.lanAddr,
-	)
-	f.externalBox = container.NewVBox(widget.NewForm(
-		widget.NewFormItem("URL", f.url),
-		widget.NewFormItem("CA file", f.caFile),
-		widget.NewFormItem("Client certificate", f.certFile),
-		widget.NewFormItem("Client key", f.keyFile),
-		widget.NewFormItem("Client ID", f.clientID),
-		widget.NewFormItem("Keep-alive", f.keepAlive),
-	), f.insecure, f.insecureWarn)
-	login := widget.NewForm(widget.NewFormItem("Username", f.user), widget.NewFormItem("Password", f.pass))
 	f.mode = widget.NewRadioGroup([]string{modeBuiltin, modeExternal}, func(string) { f.showMode() })
 	if b.Builtin {
 		f.mode.SetSelected(modeBuiltin)
@@ -127,6 +86,53 @@ func newBrokerForm(g *GUI, b config.Broker) *brokerForm {
 	f.box = container.NewBorder(nil, container.NewVBox(f.msg, buttons), nil, nil, container.NewVScroll(form))
 	f.showMode()
 	return f
+}
+
+// newBuiltinFields makes what the built-in broker needs: its port, and
+// whether the lab network may connect (with the addresses to use).
+func (f *brokerForm) newBuiltinFields(b config.Broker) *fyne.Container {
+	listen := b.Listen
+	if listen == "" {
+		listen = config.DefaultListen
+	}
+	host, port, _ := net.SplitHostPort(listen)
+	f.port = newEntry(port, "1883")
+	f.lan = widget.NewCheck("Open to the lab network (all interfaces; username and password required)", func(bool) { f.showMode() })
+	f.lan.SetChecked(host != "" && host != "127.0.0.1" && host != "localhost" && host != "::1")
+	f.lanAddr = widget.NewLabel("")
+	f.lanAddr.Wrapping = fyne.TextWrapWord
+	return container.NewVBox(
+		widget.NewForm(widget.NewFormItem("Port", f.port)),
+		f.lan, f.lanAddr,
+	)
+}
+
+// newExternalFields makes what an external broker needs: its URL, TLS
+// files, client ID and keep-alive, and the insecure switch with its warning.
+func (f *brokerForm) newExternalFields(b config.Broker) *fyne.Container {
+	f.url = newEntry(b.URL, "tcp://10.0.0.5:1883, ssl://broker.lab:8883, ws://…, wss://…")
+	f.caFile = newEntry(b.CAFile, "PEM file; empty = system roots")
+	f.certFile = newEntry(b.CertFile, "client certificate (PEM), optional")
+	f.keyFile = newEntry(b.KeyFile, "client key (PEM), optional")
+	f.clientID = newEntry(b.ClientID, "empty = a unique ID per connection")
+	ka := ""
+	if b.KeepAlive > 0 {
+		ka = time.Duration(b.KeepAlive).String()
+	}
+	f.keepAlive = newEntry(ka, "30s")
+	f.insecureWarn = widget.NewLabel("Warning: the broker's certificate is not checked. Anyone on the path can read and change the images. Use only for testing.")
+	f.insecureWarn.Wrapping = fyne.TextWrapWord
+	f.insecureWarn.Importance = widget.DangerImportance
+	f.insecure = widget.NewCheck("Do not verify the broker's certificate (insecure)", func(bool) { f.showMode() })
+	f.insecure.SetChecked(b.Insecure)
+	return container.NewVBox(widget.NewForm(
+		widget.NewFormItem("URL", f.url),
+		widget.NewFormItem("CA file", f.caFile),
+		widget.NewFormItem("Client certificate", f.certFile),
+		widget.NewFormItem("Client key", f.keyFile),
+		widget.NewFormItem("Client ID", f.clientID),
+		widget.NewFormItem("Keep-alive", f.keepAlive),
+	), f.insecure, f.insecureWarn)
 }
 
 func (f *brokerForm) showMode() {

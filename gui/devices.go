@@ -431,24 +431,18 @@ func parseRotation(s string) (int, error) {
 
 func newDeviceForm(d config.Device) *deviceForm {
 	f := &deviceForm{orig: d}
-	entry := func(v, hint string) *widget.Entry {
-		e := widget.NewEntry()
-		e.SetText(v)
-		e.SetPlaceHolder(hint)
-		return e
-	}
-	num := func(n int, hint string) *widget.Entry { return entry(strconv.Itoa(n), hint) }
+	num := func(n int, hint string) *widget.Entry { return newEntry(strconv.Itoa(n), hint) }
 	check := func(label string, on bool) *widget.Check {
 		c := widget.NewCheck(label, nil)
 		c.SetChecked(on)
 		return c
 	}
-	f.name = entry(d.Name, "")
-	f.to = entry(d.ToDevice, "e.g. mqttTestPub")
-	f.from = entry(d.FromDevice, "e.g. mqttTestSub")
-	f.begin = entry(d.BeginName, "")
+	f.name = newEntry(d.Name, "")
+	f.to = newEntry(d.ToDevice, "e.g. mqttTestPub")
+	f.from = newEntry(d.FromDevice, "e.g. mqttTestSub")
+	f.begin = newEntry(d.BeginName, "")
 	f.chunk = num(d.Chunk, "")
-	f.timeout = entry(time.Duration(d.Timeout).String(), "")
+	f.timeout = newEntry(time.Duration(d.Timeout).String(), "")
 	f.retries = num(d.Retries, "")
 	f.width = num(d.Image.Width, "0 = keep")
 	f.height = num(d.Image.Height, "0 = keep")

@@ -4,6 +4,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 )
 
 // tightVBox stacks labels vertically without padding between them: a
@@ -50,3 +51,11 @@ func (t tightVBox) Layout(objects []fyne.CanvasObject, size fyne.Size) {
 }
 
 func layoutSpacer() fyne.CanvasObject { return layout.NewSpacer() }
+
+// newEntry is an entry holding text, showing hint while it is empty.
+func newEntry(text, hint string) *widget.Entry {
+	e := widget.NewEntry()
+	e.SetText(text)
+	e.SetPlaceHolder(hint)
+	return e
+}

@@ -441,6 +441,11 @@ func (p *preview) encode() {
 }
 
 // sourceThumb renders the source (EXIF orientation applied) small enough to show.
+// It encodes a 640-pixel JPEG only to decode it again: codec.Image keeps its
+// decoded pixels to itself and Encode is its only way out, so the window
+// cannot scale them down directly. A codec method that returns the rendered
+// image.Image (Encode without the JPEG) would remove the round trip; the
+// device's pane must keep decoding the JPEG, whose artefacts it shows.
 func sourceThumb(ctx context.Context, im *codec.Image) image.Image {
 	info := im.Info()
 	o := codec.Options{Width: 640, Quality: 80, Reencode: true}

@@ -51,18 +51,44 @@ func (s *Server) postImage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// Everything that can refuse the upload is decided before its body is
-	// read: its declared size, a place in the queue, and its bytes' share
-	// of the memory budget, which bounds the uploads read at once.
+	up, ok := s.receiveUpload(w, r, dev)
+	if !ok {
+		return
+	}
+	lo := s.opts.Load
+	j, err := s.submit(dev, "upload", up.slot, up.release, func(ctx context.Context) (*codec.Result, error) {
+		return codec.ConvertBytes(ctx, up.data, lo, dev.opts)
+	})
+	if err != nil {
+		up.release()
+	}
+	s.answer(w, r, j, err)
+}
+
+// receivedUpload is an image read from a request. It holds a place in its
+// device's queue and its bytes' share of the memory budget, which release
+// gives back.
+type receivedUpload struct {
+	data    []byte
+	slot    *slot
+	release func()
+}
+
+// receiveUpload reads the uploaded image. Everything that can refuse it is
+// decided before its body is read: its declared size, a place in the queue,
+// and its bytes' share of the memory budget, which bounds the uploads read
+// at once. When it refuses, the request is answered (unless the client has
+// gone) and nothing is held.
+func (s *Server) receiveUpload(w http.ResponseWriter, r *http.Request, dev *device) (receivedUpload, bool) {
 	limit := s.opts.MaxBody
 	if r.ContentLength > limit {
-		writeError(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the image is over the %d-byte limit of this server", limit))
-		return
+		refuseUpload(w, r, &http.MaxBytesError{Limit: limit})
+		return receivedUpload{}, false
 	}
 	sl, err := s.holdSlot(dev)
 	if err != nil {
 		s.answer(w, r, nil, err)
-		return
+		return receivedUpload{}, false
 	}
 	// A known length is read into a slice of that size; an unknown one in
 	// chunks joined at the end, which takes twice the bytes.
@@ -78,35 +104,33 @@ func (s *Server) postImage(w http.ResponseWriter, r *http.Request) {
 		s.free(sl)
 		if r.Context().Err() != nil {
 			info(r).gone = true
-			return
+			return receivedUpload{}, false
 		}
 		s.answer(w, r, nil, err)
-		return
+		return receivedUpload{}, false
 	}
 	release := func() { s.budget.ReleaseInput(reserve) }
 	data, err := readUpload(w, r, size, limit)
 	if err != nil {
 		release()
 		s.free(sl)
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			writeError(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the image is over the %d-byte limit of this server", mbe.Limit))
-		case errors.Is(err, errNoImage):
-			writeError(w, r, http.StatusBadRequest, err.Error())
-		default:
-			writeError(w, r, http.StatusBadRequest, "the upload could not be read: "+err.Error())
-		}
-		return
+		refuseUpload(w, r, err)
+		return receivedUpload{}, false
 	}
-	lo := s.opts.Load
-	j, err := s.submit(dev, "upload", sl, release, func(ctx context.Context) (*codec.Result, error) {
-		return codec.ConvertBytes(ctx, data, lo, dev.opts)
-	})
-	if err != nil {
-		release()
+	return receivedUpload{data: data, slot: sl, release: release}, true
+}
+
+// refuseUpload answers an upload that is too large or could not be read.
+func refuseUpload(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the image is over the %d-byte limit of this server", mbe.Limit))
+	case errors.Is(err, errNoImage):
+		writeError(w, r, http.StatusBadRequest, err.Error())
+	default:
+		writeError(w, r, http.StatusBadRequest, "the upload could not be read: "+err.Error())
 	}
-	s.answer(w, r, j, err)
 }
 
 // requestDevice resolves ?device=, answering 404 for an unknown one.

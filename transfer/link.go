@@ -214,6 +214,20 @@ func Dial(ctx context.Context, cfg BrokerConfig, role, subTopic, pubTopic string
 		in:       make(chan []byte, incomingBuffer),
 		changed:  make(chan struct{}),
 	}
+	if err := l.connect(ctx, l.clientOptions(cfg, tlsCfg), cfg); err != nil {
+		return nil, err
+	}
+	// The SUBACK arrives in onConnect's goroutine: wait for it.
+	if err := l.WaitUp(ctx, cfg.ConnectTimeout); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// clientOptions are paho's options for cfg, reporting to the link's
+// handlers.
+func (l *MQTTLink) clientOptions(cfg BrokerConfig, tlsCfg *tls.Config) *mqtt.ClientOptions {
 	opts := mqtt.NewClientOptions().
 		AddBroker(cfg.URL).
 		SetClientID(cfg.ClientID).
@@ -226,7 +240,7 @@ func Dial(ctx context.Context, cfg BrokerConfig, role, subTopic, pubTopic string
 		SetCleanSession(true).
 		SetOrderMatters(false).
 		SetAutoReconnect(true).
-		SetConnectRetry(false). // Dial retries itself, so that a refused login is reported at once
+		SetConnectRetry(false). // connect retries itself, so that a refused login is reported at once
 		SetMaxReconnectInterval(2 * time.Second).
 		SetOnConnectHandler(l.onConnect).
 		SetConnectionLostHandler(l.onLost).
@@ -238,7 +252,13 @@ func Dial(ctx context.Context, cfg BrokerConfig, role, subTopic, pubTopic string
 	if tlsCfg != nil {
 		opts.SetTLSConfig(tlsCfg)
 	}
+	return opts
+}
 
+// connect makes connection attempts until one is accepted, the broker
+// refuses the login, ctx ends or cfg.ConnectWait has passed; without
+// ConnectWait it makes one.
+func (l *MQTTLink) connect(ctx context.Context, opts *mqtt.ClientOptions, cfg BrokerConfig) error {
 	var deadline <-chan time.Time
 	if cfg.ConnectWait > 0 {
 		t := time.NewTimer(cfg.ConnectWait)
@@ -248,28 +268,22 @@ func Dial(ctx context.Context, cfg BrokerConfig, role, subTopic, pubTopic string
 	for {
 		err := l.connectOnce(ctx, opts, cfg.ConnectTimeout)
 		if err == nil {
-			break
+			return nil
 		}
 		if !errors.Is(err, ErrBrokerUnreachable) || deadline == nil {
-			return nil, err
+			return err
 		}
 		retry := time.NewTimer(250 * time.Millisecond)
 		select {
 		case <-ctx.Done():
 			retry.Stop()
-			return nil, fmt.Errorf("%w while connecting to %s", ErrCanceled, cfg.URL)
+			return fmt.Errorf("%w while connecting to %s", ErrCanceled, cfg.URL)
 		case <-deadline:
 			retry.Stop()
-			return nil, err
+			return err
 		case <-retry.C:
 		}
 	}
-	// The SUBACK arrives in onConnect's goroutine: wait for it.
-	if err := l.WaitUp(ctx, cfg.ConnectTimeout); err != nil {
-		l.Close()
-		return nil, err
-	}
-	return l, nil
 }
 
 // connectOnce makes one connection attempt with a client of its own, so

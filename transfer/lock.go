@@ -65,6 +65,22 @@ func normalizeBroker(raw string) string {
 // finish (or ctx); without, it fails at once with ErrDeviceBusy. The
 // returned function releases the lock.
 func LockDevice(ctx context.Context, key string, wait bool) (unlock func(), err error) {
+	release, err := lockInProcess(ctx, key, wait)
+	if err != nil {
+		return nil, err
+	}
+	path, err := lockPath(key)
+	if err != nil {
+		// No cache directory (a locked-down account): keep the in-process
+		// lock, which is what matters most, rather than refuse to send.
+		return release, nil
+	}
+	return lockFile(ctx, path, key, wait, release)
+}
+
+// lockInProcess takes the lock that transfers of this process hand over
+// without polling.
+func lockInProcess(ctx context.Context, key string, wait bool) (release func(), err error) {
 	localMu.Lock()
 	ch, ok := localLocks[key]
 	if !ok {
@@ -85,14 +101,13 @@ func LockDevice(ctx context.Context, key string, wait bool) (unlock func(), err 
 			return nil, fmt.Errorf("%w while waiting for %s", ErrCanceled, key)
 		}
 	}
-	release := func() { <-ch }
+	return func() { <-ch }, nil
+}
 
-	path, err := lockPath(key)
-	if err != nil {
-		// No cache directory (a locked-down account): keep the in-process
-		// lock, which is what matters most, rather than refuse to send.
-		return release, nil
-	}
+// lockFile takes the lock file at path, which other ImageBeam processes
+// share, on top of the in-process lock: it returns an unlock for both, or
+// gives the in-process lock back (release) when it fails.
+func lockFile(ctx context.Context, path, key string, wait bool, release func()) (unlock func(), err error) {
 	fl := flock.New(path)
 	var locked bool
 	if wait {
@@ -110,7 +125,7 @@ func LockDevice(ctx context.Context, key string, wait bool) (unlock func(), err 
 		return nil, fmt.Errorf("%w while waiting for %s", ErrCanceled, key)
 	case err != nil:
 		_ = fl.Close()
-		return release, nil // the lock file is unusable; same reasoning as above
+		return release, nil // the lock file is unusable; same reasoning as in LockDevice
 	case !locked:
 		_ = fl.Close()
 		release()

@@ -49,7 +49,9 @@ var Start = time.Date(2026, 11, 30, 9, 30, 0, 0, time.UTC)
 // Stream is the recorded transfer: it waits for the device, connects, and
 // meets a timeout (DATA 1), a malformed answer (DATA 2), a NAK (DATA 3), a
 // stale answer (DATA 4), and a broker outage with a reconnect (DATA 6)
-// before the device acknowledges the whole image.
+// before the device acknowledges the whole image. It is one function, a
+// little over 50 lines, because it reads as the transfer's script, top to
+// bottom in the order the events happen.
 func Stream() []transfer.Event {
 	var ev []transfer.Event
 	at := Start

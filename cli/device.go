@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"image"
 	"image/color"
@@ -22,62 +23,84 @@ import (
 	"imagebeam/transfer"
 )
 
-func runSimulate(ctx context.Context, env Env, args []string) error {
-	fs := newFlags("simulate", "", "Run a simulated BASE device: it answers frames as docs/PROTOCOL.md says, saves\neach image and prints one JSON line per image (name, size, sha256, complete, path).\nFaults are injected with the given probabilities, repeatably for one --seed.")
-	var bf brokerFlags
-	bf.register(fs)
-	to := fs.String("to-device", "mqttTestPub", "`topic` the device listens on")
-	from := fs.String("from-device", "mqttTestSub", "`topic` the device answers on")
-	chunk := fs.Int("chunk", 0, "chunk `bytes` (0: learn it from DATA 0)")
-	qos := fs.Int("qos", 0, "MQTT QoS `0|1|2`")
-	out := fs.String("out", "", "save images in this `folder` as NNN_<name> (never overwriting)")
-	count := fs.Int("count", 0, "exit after `N` images (0: run until interrupted)")
-	linger := fs.Duration("linger", 2*time.Second, "with --count, keep answering until no frame came for this `long` (set it above the sender's timeout, so a lost last answer is resent)")
-	var f simdevice.Faults
-	fs.Float64Var(&f.Drop, "drop", 0, "probability `P` that a frame is lost on the way in")
-	fs.Float64Var(&f.DropAck, "drop-ack", 0, "probability `P` that an answer is lost")
-	fs.Float64Var(&f.NAK, "nak", 0, "probability `P` of answering status 0 (incomplete)")
-	fs.Float64Var(&f.Dup, "dup", 0, "probability `P` of answering twice")
-	late := fs.String("late", "", "`P:DURATION`: probability of holding an answer back that long, e.g. 0.05:300ms")
-	fs.Float64Var(&f.Garbage, "garbage", 0, "probability `P` of a malformed answer before the real one")
-	fs.DurationVar(&f.Delay, "delay", 0, "fixed `delay` before every answer")
-	fs.Uint64Var(&f.Seed, "seed", 1, "random `seed` for the faults")
-	if _, err := parse(fs, env, args, 0); err != nil {
-		return err
-	}
-	if *late != "" {
+// simulateFlags are simulate's flags.
+type simulateFlags struct {
+	broker            brokerFlags
+	to, from, out     string
+	chunk, qos, count int
+	linger            time.Duration
+	faults            simdevice.Faults
+	late              string
+}
+
+func (f *simulateFlags) register(fs *flag.FlagSet) {
+	f.broker.register(fs)
+	fs.StringVar(&f.to, "to-device", "mqttTestPub", "`topic` the device listens on")
+	fs.StringVar(&f.from, "from-device", "mqttTestSub", "`topic` the device answers on")
+	fs.IntVar(&f.chunk, "chunk", 0, "chunk `bytes` (0: learn it from DATA 0)")
+	fs.IntVar(&f.qos, "qos", 0, "MQTT QoS `0|1|2`")
+	fs.StringVar(&f.out, "out", "", "save images in this `folder` as NNN_<name> (never overwriting)")
+	fs.IntVar(&f.count, "count", 0, "exit after `N` images (0: run until interrupted)")
+	fs.DurationVar(&f.linger, "linger", 2*time.Second, "with --count, keep answering until no frame came for this `long` (set it above the sender's timeout, so a lost last answer is resent)")
+	fs.Float64Var(&f.faults.Drop, "drop", 0, "probability `P` that a frame is lost on the way in")
+	fs.Float64Var(&f.faults.DropAck, "drop-ack", 0, "probability `P` that an answer is lost")
+	fs.Float64Var(&f.faults.NAK, "nak", 0, "probability `P` of answering status 0 (incomplete)")
+	fs.Float64Var(&f.faults.Dup, "dup", 0, "probability `P` of answering twice")
+	fs.StringVar(&f.late, "late", "", "`P:DURATION`: probability of holding an answer back that long, e.g. 0.05:300ms")
+	fs.Float64Var(&f.faults.Garbage, "garbage", 0, "probability `P` of a malformed answer before the real one")
+	fs.DurationVar(&f.faults.Delay, "delay", 0, "fixed `delay` before every answer")
+	fs.Uint64Var(&f.faults.Seed, "seed", 1, "random `seed` for the faults")
+}
+
+// validate checks the faults (--late included), the QoS, the chunk size
+// and the topics.
+func (f *simulateFlags) validate() error {
+	if f.late != "" {
 		var err error
-		if f.Late, f.LateBy, err = simdevice.ParseLate(*late); err != nil {
+		if f.faults.Late, f.faults.LateBy, err = simdevice.ParseLate(f.late); err != nil {
 			return err
 		}
 	}
-	if err := f.Validate(); err != nil {
+	if err := f.faults.Validate(); err != nil {
 		return err
 	}
-	if *qos < 0 || *qos > 2 {
-		return usagef("--qos %d is not 0, 1 or 2", *qos)
+	if f.qos < 0 || f.qos > 2 {
+		return usagef("--qos %d is not 0, 1 or 2", f.qos)
 	}
-	if *chunk < 0 || *chunk > transfer.MaxChunk {
-		return usagef("--chunk %d is not between 0 and %d", *chunk, transfer.MaxChunk)
+	if f.chunk < 0 || f.chunk > transfer.MaxChunk {
+		return usagef("--chunk %d is not between 0 and %d", f.chunk, transfer.MaxChunk)
 	}
-	for _, t := range []string{*to, *from} {
+	for _, t := range []string{f.to, f.from} {
 		if err := transfer.CheckTopic(t); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func runSimulate(ctx context.Context, env Env, args []string) error {
+	fs := newFlags("simulate", "", "Run a simulated BASE device: it answers frames as docs/PROTOCOL.md says, saves\neach image and prints one JSON line per image (name, size, sha256, complete, path).\nFaults are injected with the given probabilities, repeatably for one --seed.")
+	var f simulateFlags
+	f.register(fs)
+	if _, err := parse(fs, env, args, 0); err != nil {
+		return err
+	}
+	if err := f.validate(); err != nil {
+		return err
 	}
 	settings, err := loadSettings(env)
 	if err != nil {
 		return err
 	}
-	cfg := bf.config(setFlags(fs), settings.Broker)
+	cfg := f.broker.config(setFlags(fs), settings.Broker)
 	cfg.ConnectWait = 10 * time.Second // a broker started at the same moment
-	link, err := transfer.Dial(ctx, cfg, "simulate", *to, *from, byte(*qos))
+	link, err := transfer.Dial(ctx, cfg, "simulate", f.to, f.from, byte(f.qos))
 	if err != nil {
 		return err
 	}
 	defer link.Close()
-	fmt.Fprintf(env.Stderr, "simulated device listening on %s, answering on %s via %s\n", *to, *from, link.Addr())
-	return simulate(ctx, env, link, simdevice.Options{Chunk: *chunk, OutDir: *out, Count: *count, Linger: *linger, Faults: f})
+	fmt.Fprintf(env.Stderr, "simulated device listening on %s, answering on %s via %s\n", f.to, f.from, link.Addr())
+	return simulate(ctx, env, link, simdevice.Options{Chunk: f.chunk, OutDir: f.out, Count: f.count, Linger: f.linger, Faults: f.faults})
 }
 
 // simulate runs the device and prints one JSON line per image.
@@ -99,8 +122,8 @@ func simulate(ctx context.Context, env Env, link simdevice.Link, opts simdevice.
 	return err
 }
 
-func runBroker(ctx context.Context, env Env, args []string) error {
-	fs := newFlags("broker", "", `Run ImageBeam's embedded MQTT broker until interrupted.
+// brokerHelp is broker's description in its -h.
+const brokerHelp = `Run ImageBeam's embedded MQTT broker until interrupted.
 
 Beyond loopback (e.g. --listen 0.0.0.0:1883 for devices on the lab network) a
 login is required and the broker speaks TLS: with --tls-cert/--tls-key, or with
@@ -118,29 +141,28 @@ A device login may subscribe only to to_device and publish only to from_device.
 Passwords are never printed.
 
 Every client must finish CONNECT within 10 s and send packets of at most
---max-packet-size bytes; connections beyond --max-connections are closed at once.`)
-	listen := fs.String("listen", config.DefaultListen, "`address` to listen on")
-	user := fs.String("username", "", "login `name` clients must give")
-	pass := fs.String("password", "", "login `password` (or IMAGEBEAM_PASSWORD)")
-	useTLS := fs.Bool("tls", false, "speak TLS on a loopback address too (beyond loopback it always does)")
-	certFile := fs.String("tls-cert", "", "TLS certificate `file` (PEM) to present instead of the self-signed one; with --tls-key")
-	keyFile := fs.String("tls-key", "", "`file` with the private key (PEM) of --tls-cert")
+--max-packet-size bytes; connections beyond --max-connections are closed at once.`
+
+func runBroker(ctx context.Context, env Env, args []string) error {
+	fs := newFlags("broker", "", brokerHelp)
+	var opts broker.Options
+	fs.StringVar(&opts.Listen, "listen", config.DefaultListen, "`address` to listen on")
+	fs.StringVar(&opts.Username, "username", "", "login `name` clients must give")
+	fs.StringVar(&opts.Password, "password", "", "login `password` (or IMAGEBEAM_PASSWORD)")
+	fs.BoolVar(&opts.TLS, "tls", false, "speak TLS on a loopback address too (beyond loopback it always does)")
+	fs.StringVar(&opts.CertFile, "tls-cert", "", "TLS certificate `file` (PEM) to present instead of the self-signed one; with --tls-key")
+	fs.StringVar(&opts.KeyFile, "tls-key", "", "`file` with the private key (PEM) of --tls-cert")
 	logins := fs.String("device-logins", "", "JSON `file` of device logins, each limited to its device's two topics")
-	maxPacket := fs.Int("max-packet-size", broker.DefaultMaxPacketSize, "largest MQTT packet a client may send, in `bytes`")
-	maxConns := fs.Int("max-connections", broker.DefaultMaxConnections, "most open client `connections`; more are closed at once")
+	fs.IntVar(&opts.MaxPacketSize, "max-packet-size", broker.DefaultMaxPacketSize, "largest MQTT packet a client may send, in `bytes`")
+	fs.IntVar(&opts.MaxConnections, "max-connections", broker.DefaultMaxConnections, "most open client `connections`; more are closed at once")
 	if _, err := parse(fs, env, args, 0); err != nil {
 		return err
 	}
-	if *pass == "" {
-		*pass = os.Getenv("IMAGEBEAM_PASSWORD")
+	if opts.Password == "" {
+		opts.Password = os.Getenv("IMAGEBEAM_PASSWORD")
 	}
-	if *maxPacket < 1 || *maxConns < 1 {
+	if opts.MaxPacketSize < 1 || opts.MaxConnections < 1 {
 		return usagef("--max-packet-size and --max-connections must be at least 1")
-	}
-	opts := broker.Options{
-		Listen: *listen, Username: *user, Password: *pass,
-		TLS: *useTLS, CertFile: *certFile, KeyFile: *keyFile,
-		MaxPacketSize: *maxPacket, MaxConnections: *maxConns,
 	}
 	if *logins != "" {
 		var err error
@@ -183,6 +205,12 @@ func brokerStarted(w io.Writer, b *broker.Broker, opts broker.Options) {
 	}
 }
 
+// The demo's simulated device: its topics, and the sender's timeout for it.
+const (
+	demoTo, demoFrom = "imagebeam/demo/to-device", "imagebeam/demo/from-device"
+	demoTimeout      = 200 * time.Millisecond
+)
+
 func runDemo(ctx context.Context, env Env, args []string) error {
 	fs := newFlags("demo", "[IMAGE]", "Start the embedded broker on a free loopback port and a simulated device with a\nfew faults, then send IMAGE (or a generated test picture) to it with live\nprogress. Nothing leaves this computer.")
 	faulty := fs.Bool("faults", true, "let the simulated device drop, NAK and garble some answers")
@@ -190,64 +218,88 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) > 1 {
-		return usagef("demo takes at most one image")
+	img, err := demoImage(env, pos)
+	if err != nil {
+		return err
 	}
-	var img []byte
-	if len(pos) == 1 {
-		if img, err = readImage(env, pos[0], transfer.DefaultChunk); err != nil {
-			return err
-		}
-	}
-	if img == nil {
-		img = demoPicture()
-	}
-
 	b, err := broker.Start(broker.Options{Listen: "127.0.0.1:0"})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
 	fmt.Fprintf(env.Stderr, "embedded broker on %s\n", b.URL())
-
-	cfg := transfer.BrokerConfig{URL: b.URL()}
-	const to, from = "imagebeam/demo/to-device", "imagebeam/demo/from-device"
-	devLink, err := transfer.Dial(ctx, cfg, "simulate", to, from, 0)
-	if err != nil {
-		return err
-	}
-	defer devLink.Close()
-	out, err := os.MkdirTemp("", "imagebeam-demo-")
-	if err != nil {
-		return err
-	}
-	faults := simdevice.Faults{Seed: uint64(time.Now().UnixNano())}
-	if *faulty {
-		faults.Drop, faults.DropAck, faults.NAK, faults.Dup, faults.Garbage = 0.02, 0.02, 0.02, 0.02, 0.02
-	}
 	// The device and the sender both log to stderr, from two goroutines.
 	env.Stderr = &lockedWriter{w: env.Stderr}
-	simEnv := env
-	simEnv.Stdout = &prefixWriter{w: env.Stderr, prefix: "simulated device received: "}
-	simDone := make(chan error, 1)
-	go func() {
-		simDone <- simulate(ctx, simEnv, devLink, simdevice.Options{OutDir: out, Count: 1, Linger: 500 * time.Millisecond, Faults: faults})
-	}()
-	fmt.Fprintf(env.Stderr, "simulated device on %s / %s, saving to %s\n", to, from, out)
+	dev, err := startDemoDevice(ctx, env, b.URL(), *faulty)
+	if err != nil {
+		return err
+	}
+	defer dev.link.Close()
 
-	s := transfer.DefaultSettings()
-	s.Timeout = 200 * time.Millisecond
-	sendArgs := []string{"--raw", "--broker", b.URL(), "--to-device", to, "--from-device", from, "--timeout", s.Timeout.String(), "--adaptive", "-"}
+	sendArgs := []string{"--raw", "--broker", b.URL(), "--to-device", demoTo, "--from-device", demoFrom, "--timeout", demoTimeout.String(), "--adaptive", "-"}
 	sendEnv := env
 	sendEnv.Stdin = bytes.NewReader(img)
 	if err := runSend(ctx, sendEnv, sendArgs); err != nil {
 		return err
 	}
-	if err := <-simDone; err != nil {
+	if err := <-dev.done; err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "the image the device saved is in %s\n", filepath.Clean(out))
+	fmt.Fprintf(env.Stderr, "the image the device saved is in %s\n", filepath.Clean(dev.out))
 	return nil
+}
+
+// demoImage is the image named on the command line, if any, or a
+// generated test picture.
+func demoImage(env Env, pos []string) ([]byte, error) {
+	if len(pos) > 1 {
+		return nil, usagef("demo takes at most one image")
+	}
+	var img []byte
+	if len(pos) == 1 {
+		var err error
+		if img, err = readImage(env, pos[0], transfer.DefaultChunk); err != nil {
+			return nil, err
+		}
+	}
+	if img == nil {
+		img = demoPicture()
+	}
+	return img, nil
+}
+
+// demoDevice is the demo's simulated device, which stops after one image.
+type demoDevice struct {
+	link *transfer.MQTTLink
+	out  string     // the folder it saves the image in
+	done chan error // its result, once it has stopped
+}
+
+// startDemoDevice connects a simulated device, with a few faults if
+// faulty, to the broker at url and runs it in its own goroutine; it
+// reports what it receives on env.Stderr.
+func startDemoDevice(ctx context.Context, env Env, url string, faulty bool) (*demoDevice, error) {
+	link, err := transfer.Dial(ctx, transfer.BrokerConfig{URL: url}, "simulate", demoTo, demoFrom, 0)
+	if err != nil {
+		return nil, err
+	}
+	out, err := os.MkdirTemp("", "imagebeam-demo-")
+	if err != nil {
+		link.Close()
+		return nil, err
+	}
+	faults := simdevice.Faults{Seed: uint64(time.Now().UnixNano())}
+	if faulty {
+		faults.Drop, faults.DropAck, faults.NAK, faults.Dup, faults.Garbage = 0.02, 0.02, 0.02, 0.02, 0.02
+	}
+	simEnv := env
+	simEnv.Stdout = &prefixWriter{w: env.Stderr, prefix: "simulated device received: "}
+	d := &demoDevice{link: link, out: out, done: make(chan error, 1)}
+	go func() {
+		d.done <- simulate(ctx, simEnv, link, simdevice.Options{OutDir: out, Count: 1, Linger: 500 * time.Millisecond, Faults: faults})
+	}()
+	fmt.Fprintf(env.Stderr, "simulated device on %s / %s, saving to %s\n", demoTo, demoFrom, out)
+	return d, nil
 }
 
 // lockedWriter serialises writes from several goroutines.

@@ -64,66 +64,96 @@ func (d *deviceFlags) resolve(set map[string]bool, settings *config.Settings) (c
 	return dev, nil
 }
 
+// sendFlags are send's flags.
+type sendFlags struct {
+	broker              brokerFlags
+	device              deviceFlags
+	image               imageFlags
+	raw, asJSON, noWait bool
+}
+
+func (f *sendFlags) register(fs *flag.FlagSet) {
+	f.broker.register(fs)
+	f.device.register(fs)
+	f.image.register(fs)
+	fs.BoolVar(&f.raw, "raw", false, "send the file's bytes unchanged, without the image pipeline")
+	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per event on stdout (docs/EVENTS.md)")
+	fs.BoolVar(&f.noWait, "no-wait", false, "fail at once with \"device busy\" if another transfer is using the device")
+}
+
 func runSend(ctx context.Context, env Env, args []string) error {
 	fs := newFlags("send", "IMAGE", "Send IMAGE (a file or an http(s) URL; with --raw a file or - for standard input)\nto a device and wait for its acknowledgement of the whole image. Without --raw\nthe image is first made into the JPEG the device's image profile asks for.\nExit 0 only when the device acked FINISH.")
-	var bf brokerFlags
-	var df deviceFlags
-	var imf imageFlags
-	bf.register(fs)
-	df.register(fs)
-	imf.register(fs)
-	raw := fs.Bool("raw", false, "send the file's bytes unchanged, without the image pipeline")
-	asJSON := fs.Bool("json", false, "print one JSON object per event on stdout (docs/EVENTS.md)")
-	noWait := fs.Bool("no-wait", false, "fail at once with \"device busy\" if another transfer is using the device")
+	var f sendFlags
+	f.register(fs)
 	pos, err := parse(fs, env, args, 1)
 	if err != nil {
 		return err
 	}
-	set := setFlags(fs)
+	job, err := f.job(ctx, env, setFlags(fs), pos[0])
+	if err != nil {
+		return err
+	}
+	return sendJob(ctx, env, job, f.asJSON)
+}
+
+// job is what send sends: the device's profile from the settings file (or
+// the default) with the flags given over it, the broker, and the image,
+// made into the JPEG that profile asks for unless --raw.
+func (f *sendFlags) job(ctx context.Context, env Env, set map[string]bool, source string) (transfer.Job, error) {
 	settings, err := loadSettings(env)
 	if err != nil {
-		return err
+		return transfer.Job{}, err
 	}
-	profile, err := df.resolve(set, settings)
+	profile, err := f.device.resolve(set, settings)
 	if err != nil {
-		return err
+		return transfer.Job{}, err
 	}
-	imf.apply(set, &profile.Image)
+	f.image.apply(set, &profile.Image)
 	if err := profile.Validate(); err != nil {
-		return err
+		return transfer.Job{}, err
 	}
-	if imf.fetch, err = settings.Fetch.Policy(nil, nil); err != nil {
-		return err
+	if f.image.fetch, err = settings.Fetch.Policy(nil, nil); err != nil {
+		return transfer.Job{}, err
 	}
 	dev := profile.Transfer()
-	dev.Settings.ReconnectWait = df.reconnectWait
-	brokerCfg := bf.config(set, settings.Broker)
+	dev.Settings.ReconnectWait = f.device.reconnectWait
+	brokerCfg := f.broker.config(set, settings.Broker)
 	if err := transfer.ValidateBrokerURL(brokerCfg.URL); err != nil {
-		return err
+		return transfer.Job{}, err
 	}
-	var image []byte
-	if *raw {
-		if image, err = readImage(env, pos[0], dev.Settings.Chunk); err != nil {
-			return err
-		}
-	} else {
-		if pos[0] == "-" {
-			return usagef("standard input is only read with --raw")
-		}
-		res, err := prepare(ctx, pos[0], profile, &imf)
-		if err != nil {
-			return err
-		}
-		if !*asJSON {
-			fmt.Fprintf(env.Stderr, "prepared %s\n", res.Summary())
-		}
-		image = res.JPEG
+	image, err := f.imageBytes(ctx, env, source, profile)
+	if err != nil {
+		return transfer.Job{}, err
 	}
+	return transfer.Job{Broker: brokerCfg, Device: dev, Image: image, NoWait: f.noWait, Role: "send"}, nil
+}
 
-	show := printer(env, *asJSON)
-	tally := transfer.NewTally(len(image), dev.Settings.Chunk)
+// imageBytes reads source as it is with --raw, or prepares it for the
+// device's profile.
+func (f *sendFlags) imageBytes(ctx context.Context, env Env, source string, profile config.Device) ([]byte, error) {
+	if f.raw {
+		return readImage(env, source, profile.Chunk)
+	}
+	if source == "-" {
+		return nil, usagef("standard input is only read with --raw")
+	}
+	res, err := prepare(ctx, source, profile, &f.image)
+	if err != nil {
+		return nil, err
+	}
+	if !f.asJSON {
+		fmt.Fprintf(env.Stderr, "prepared %s\n", res.Summary())
+	}
+	return res.JPEG, nil
+}
+
+// sendJob sends job, showing its events as they come, and ends with the
+// summary line.
+func sendJob(ctx context.Context, env Env, job transfer.Job, asJSON bool) error {
+	show := printer(env, asJSON)
+	tally := transfer.NewTally(len(job.Image), job.Device.Settings.Chunk)
 	var last transfer.Event
-	for e := range transfer.StartSend(ctx, transfer.Job{Broker: brokerCfg, Device: dev, Image: image, NoWait: *noWait, Role: "send"}) {
+	for e := range transfer.StartSend(ctx, job) {
 		tally.Add(e)
 		show(tally, e)
 		last = e
@@ -131,8 +161,8 @@ func runSend(ctx context.Context, env Env, args []string) error {
 	if _, err := transfer.Outcome(last); err != nil {
 		return err
 	}
-	if !*asJSON {
-		fmt.Fprintln(env.Stdout, summary(dev, tally))
+	if !asJSON {
+		fmt.Fprintln(env.Stdout, summary(job.Device, tally))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -32,95 +33,127 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
+// serveFlags are serve's flags.
+type serveFlags struct {
+	broker                          brokerFlags
+	listen, device, to, from, token string
+	cors, fetchAllow, fetchDeny     listFlag
+	hosts                           listFlag
+	queue, history                  int
+	maxBody, maxPixels              int64
+	grace, fetchTimeout             time.Duration
+	maxMemory                       byteSize
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	f.broker.register(fs)
+	def := config.DefaultDevice()
+	fs.StringVar(&f.listen, "listen", defaultServeListen, "`address` to listen on (0.0.0.0:5000 is where the old service listened; use --token then)")
+	fs.StringVar(&f.device, "device", "", "saved device `NAME` used when a request names none (default: the first saved device, else the old service's)")
+	fs.StringVar(&f.to, "to-device", def.ToDevice, "`topic` the default device listens on")
+	fs.StringVar(&f.from, "from-device", def.FromDevice, "`topic` the default device answers on")
+	fs.StringVar(&f.token, "token", "", "require \"Authorization: Bearer `TOKEN`\" (better: set IMAGEBEAM_TOKEN, which ps cannot show)")
+	fs.Var(&f.cors, "cors", "allow browser pages from this `origin` (scheme://host[:port]) with credentials; repeatable (pages of every other origin get 403)")
+	fs.Var(&f.fetchAllow, "fetch-allow", "let image URLs reach these address `ranges` (CIDR,…), e.g. a link-local lab network; repeatable, added to the settings file's")
+	fs.Var(&f.fetchDeny, "fetch-deny", "keep image URLs away from these address `ranges` (CIDR,…), e.g. 10.0.0.0/8; repeatable, added to the settings file's")
+	fs.Var(&f.hosts, "host", "also answer requests that call this server by this host `name` (besides IP addresses, localhost and this computer's name); repeatable")
+	fs.IntVar(&f.queue, "queue", server.DefaultQueueLimit, "transfers that may wait per device; one more is answered 429")
+	fs.Int64Var(&f.maxBody, "max-body", server.DefaultMaxBody, "largest upload in `bytes`")
+	fs.IntVar(&f.history, "history", server.DefaultHistory, "finished transfers kept for GET /transfers/{id}")
+	fs.DurationVar(&f.grace, "grace", defaultGrace, "on Ctrl-C, how long queued and running transfers may still finish")
+	fs.DurationVar(&f.fetchTimeout, "fetch-timeout", codec.DefaultFetchTimeout, "how long fetching one image URL may take")
+	fs.Int64Var(&f.maxPixels, "max-pixels", 0, "refuse images with more `pixels` than this (0: 100 million)")
+	f.maxMemory = defaultServeMemory
+	fs.Var(&f.maxMemory, "max-memory", "memory `size` all image preparations and uploads may hold at once (e.g. 2GiB); an image that needs more is refused (422)")
+}
+
+// validate checks the limits and takes the token from IMAGEBEAM_TOKEN
+// when --token is not given.
+func (f *serveFlags) validate() error {
+	if f.queue < 1 || f.maxBody < 1 || f.history < 1 || f.grace < 0 || f.fetchTimeout <= 0 || f.maxMemory <= 0 {
+		return usagef("--queue, --max-body, --history, --fetch-timeout and --max-memory must be positive, --grace must not be negative")
+	}
+	if f.token == "" {
+		f.token = os.Getenv("IMAGEBEAM_TOKEN")
+	}
+	return nil
+}
+
+// server makes the server the flags and the settings file describe.
+func (f *serveFlags) server(env Env, set map[string]bool) (*server.Server, server.Options, error) {
+	settings, err := loadSettings(env)
+	if err != nil {
+		return nil, server.Options{}, err
+	}
+	devices, err := serveDevices(settings, f.device, set, f.to, f.from)
+	if err != nil {
+		return nil, server.Options{}, err
+	}
+	policy, err := settings.Fetch.Policy(f.fetchAllow, f.fetchDeny)
+	if err != nil {
+		return nil, server.Options{}, usagef("%v", err)
+	}
+	brokerCfg := f.broker.config(set, settings.Broker)
+	if err := transfer.ValidateBrokerURL(brokerCfg.URL); err != nil {
+		return nil, server.Options{}, err
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	opts := server.Options{
+		Broker: brokerCfg, Devices: devices, Default: devices[0].Name,
+		Token: f.token, CORS: f.cors, Hosts: serveHosts(f.hosts, f.listen), QueueLimit: f.queue, MaxBody: f.maxBody, History: f.history,
+		Load:      codec.LoadOptions{FetchTimeout: f.fetchTimeout, MaxPixels: f.maxPixels, Budget: memoryBudget(f.maxMemory), FetchPolicy: &policy},
+		AccessLog: func(e server.AccessEntry) { logRequest(log, e) },
+		Log:       log,
+	}
+	srv, err := server.New(opts)
+	if errors.Is(err, server.ErrOptions) {
+		return nil, opts, usagef("%v", err)
+	}
+	return srv, opts, err
+}
+
 func runServe(ctx context.Context, env Env, args []string) error {
 	fs := newFlags("serve", "", "Serve the old service's endpoint GET /image?url=… (answering {\"imageData\": 1}\nonce the device acked the whole image) and the API beside it: POST /image,\nGET /devices, GET /transfers/{id} and GET /transfers/{id}/events.\nCtrl-C stops taking requests and lets queued and running transfers finish\nfor --grace, then cancels them; Ctrl-C again cancels them at once.")
-	var bf brokerFlags
-	bf.register(fs)
-	def := config.DefaultDevice()
-	listen := fs.String("listen", defaultServeListen, "`address` to listen on (0.0.0.0:5000 is where the old service listened; use --token then)")
-	device := fs.String("device", "", "saved device `NAME` used when a request names none (default: the first saved device, else the old service's)")
-	to := fs.String("to-device", def.ToDevice, "`topic` the default device listens on")
-	from := fs.String("from-device", def.FromDevice, "`topic` the default device answers on")
-	token := fs.String("token", "", "require \"Authorization: Bearer `TOKEN`\" (better: set IMAGEBEAM_TOKEN, which ps cannot show)")
-	var cors listFlag
-	fs.Var(&cors, "cors", "allow browser pages from this `origin` (scheme://host[:port]) with credentials; repeatable (pages of every other origin get 403)")
-	var fetchAllow, fetchDeny listFlag
-	fs.Var(&fetchAllow, "fetch-allow", "let image URLs reach these address `ranges` (CIDR,…), e.g. a link-local lab network; repeatable, added to the settings file's")
-	fs.Var(&fetchDeny, "fetch-deny", "keep image URLs away from these address `ranges` (CIDR,…), e.g. 10.0.0.0/8; repeatable, added to the settings file's")
-	var hosts listFlag
-	fs.Var(&hosts, "host", "also answer requests that call this server by this host `name` (besides IP addresses, localhost and this computer's name); repeatable")
-	queue := fs.Int("queue", server.DefaultQueueLimit, "transfers that may wait per device; one more is answered 429")
-	maxBody := fs.Int64("max-body", server.DefaultMaxBody, "largest upload in `bytes`")
-	history := fs.Int("history", server.DefaultHistory, "finished transfers kept for GET /transfers/{id}")
-	grace := fs.Duration("grace", defaultGrace, "on Ctrl-C, how long queued and running transfers may still finish")
-	fetchTimeout := fs.Duration("fetch-timeout", codec.DefaultFetchTimeout, "how long fetching one image URL may take")
-	maxPixels := fs.Int64("max-pixels", 0, "refuse images with more `pixels` than this (0: 100 million)")
-	maxMemory := byteSize(defaultServeMemory)
-	fs.Var(&maxMemory, "max-memory", "memory `size` all image preparations and uploads may hold at once (e.g. 2GiB); an image that needs more is refused (422)")
+	var f serveFlags
+	f.register(fs)
 	if _, err := parse(fs, env, args, 0); err != nil {
 		return err
 	}
-	set := setFlags(fs)
-	if *queue < 1 || *maxBody < 1 || *history < 1 || *grace < 0 || *fetchTimeout <= 0 || maxMemory <= 0 {
-		return usagef("--queue, --max-body, --history, --fetch-timeout and --max-memory must be positive, --grace must not be negative")
+	if err := f.validate(); err != nil {
+		return err
 	}
-	if *token == "" {
-		*token = os.Getenv("IMAGEBEAM_TOKEN")
-	}
-	settings, err := loadSettings(env)
+	srv, opts, err := f.server(env, setFlags(fs))
 	if err != nil {
 		return err
 	}
-	devices, err := serveDevices(settings, *device, set, *to, *from)
+	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
-		return err
-	}
-	policy, err := settings.Fetch.Policy(fetchAllow, fetchDeny)
-	if err != nil {
-		return usagef("%v", err)
-	}
-	brokerCfg := bf.config(set, settings.Broker)
-	if err := transfer.ValidateBrokerURL(brokerCfg.URL); err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
-	srv, err := server.New(server.Options{
-		Broker: brokerCfg, Devices: devices, Default: devices[0].Name,
-		Token: *token, CORS: cors, Hosts: serveHosts(hosts, *listen), QueueLimit: *queue, MaxBody: *maxBody, History: *history,
-		Load:      codec.LoadOptions{FetchTimeout: *fetchTimeout, MaxPixels: *maxPixels, Budget: memoryBudget(maxMemory), FetchPolicy: &policy},
-		AccessLog: func(e server.AccessEntry) { logRequest(log, e) },
-		Log:       log,
-	})
-	if err != nil {
-		if errors.Is(err, server.ErrOptions) {
-			return usagef("%v", err)
-		}
-		return err
-	}
-
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("%w: cannot listen on %s: %v", errBadInput, *listen, unwrapOp(err))
+		return fmt.Errorf("%w: cannot listen on %s: %v", errBadInput, f.listen, unwrapOp(err))
 	}
 	hs := srv.HTTPServer()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-
-	d := devices[0]
-	fmt.Fprintf(env.Stdout, "listening on http://%s\n", ln.Addr())
-	fmt.Fprintf(env.Stderr, "default device %q (%s → %s) via %s; %d devices; queue %d per device\n",
-		d.Name, d.ToDevice, d.FromDevice, redact.URL(brokerCfg.URL), len(devices), *queue)
-	if *token == "" && !isLoopback(ln.Addr()) {
-		fmt.Fprintf(env.Stderr, "warning: listening beyond loopback without --token: anyone who reaches %s can send images to the devices\n", ln.Addr())
-	}
-
+	serving(env, ln.Addr(), opts)
 	select {
 	case err := <-served:
 		srv.Close()
 		return err
 	case <-ctx.Done():
 	}
-	return shutdown(env, srv, hs, *grace)
+	return shutdown(env, srv, hs, f.grace)
+}
+
+// serving says where serve listens, which device it sends to by default
+// and through which broker, and warns when anyone beyond this computer may
+// send without a token.
+func serving(env Env, addr net.Addr, opts server.Options) {
+	d := opts.Devices[0]
+	fmt.Fprintf(env.Stdout, "listening on http://%s\n", addr)
+	fmt.Fprintf(env.Stderr, "default device %q (%s → %s) via %s; %d devices; queue %d per device\n",
+		d.Name, d.ToDevice, d.FromDevice, redact.URL(opts.Broker.URL), len(opts.Devices), opts.QueueLimit)
+	if opts.Token == "" && !isLoopback(addr) {
+		fmt.Fprintf(env.Stderr, "warning: listening beyond loopback without --token: anyone who reaches %s can send images to the devices\n", addr)
+	}
 }
 
 // shutdown stops taking requests and lets the queued and running

@@ -277,7 +277,7 @@ func (l *MQTTLink) connect(ctx context.Context, opts *mqtt.ClientOptions, cfg Br
 		select {
 		case <-ctx.Done():
 			retry.Stop()
-			return fmt.Errorf("%w while connecting to %s", ErrCanceled, cfg.URL)
+			return fmt.Errorf("%w while connecting to %s", ErrCanceled, l.addr)
 		case <-deadline:
 			retry.Stop()
 			return err

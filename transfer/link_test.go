@@ -116,6 +116,25 @@ func TestDialUnreachableBrokerNamesTheAddress(t *testing.T) {
 	}
 }
 
+// A Dial that gives up waiting for a broker names it without the login
+// its URL holds. The first attempt is refused at once, well within ctx's
+// 150 ms, so ctx ends while Dial waits to try again (after 250 ms).
+func TestCancelledDialNamesTheBrokerWithoutItsLogin(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	cfg := transfer.BrokerConfig{URL: "tcp://lab:hunter2@" + addr, ConnectWait: time.Minute}
+	_, err = transfer.Dial(ctx, cfg, "test", "a", "b", 0)
+	if !errors.Is(err, transfer.ErrCanceled) || !strings.Contains(err.Error(), addr) || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("err = %v, want ErrCanceled naming %s without the password", err, addr)
+	}
+}
+
 func TestDialRejectsBadURLs(t *testing.T) {
 	for _, u := range []string{"127.0.0.1:1883", "http://127.0.0.1:1883", "tcp://", "::"} {
 		_, err := transfer.Dial(context.Background(), transfer.BrokerConfig{URL: u}, "test", "a", "b", 0)

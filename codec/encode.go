@@ -75,12 +75,43 @@ type geomKey struct {
 // With a LoadOptions.Budget, Encode first waits for the memory it will
 // need (see Budget), or fails with ErrMemoryBudget when that can never fit.
 func (im *Image) Encode(ctx context.Context, opts Options) (*Result, error) {
+	var res *Result
+	err := im.withLease(ctx, opts, func(o Options, l *lease) (err error) {
+		res, err = im.encode(ctx, o, l)
+		return err
+	})
+	return res, err
+}
+
+// Render returns the image Encode would make a JPEG of for opts (oriented,
+// fitted, maybe grey), without the JPEG: for a preview of the source, which
+// has no reason to show compression artefacts. It holds the same share of
+// the memory budget as Encode while it works. The caller must not change
+// the image: it is the one Image keeps for its next Encode.
+func (im *Image) Render(ctx context.Context, opts Options) (image.Image, error) {
+	var img image.Image
+	err := im.withLease(ctx, opts, func(o Options, l *lease) error {
+		orient, lay := im.layout(o)
+		if s := im.scaleFor(o); s < im.scale {
+			if err := im.decode(ctx, s, l); err != nil {
+				return err
+			}
+		}
+		img = im.rendered(orient, lay, o)
+		return nil
+	})
+	return img, err
+}
+
+// withLease runs f for opts with the Image locked and the memory an encoding
+// of opts needs held from the budget.
+func (im *Image) withLease(ctx context.Context, opts Options, f func(Options, *lease) error) error {
 	o, err := opts.normalized()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	im.mu.Lock()
 	defer im.mu.Unlock()
@@ -89,20 +120,27 @@ func (im *Image) Encode(ctx context.Context, opts Options) (*Result, error) {
 	orient := compose(im.info.Orientation, o.Rotate)
 	oriented := im.orient.img != nil && im.orient.key == orient
 	if err := l.acquireWork(ctx, im.encodeCost(o, im.scale, oriented), im.describe()); err != nil {
-		return nil, err
+		return err
 	}
-	return im.encode(ctx, o, &l)
+	return f(o, &l)
 }
 
-// encode is Encode with o normalised, im.mu held and the memory reserved
-// in l.
-func (im *Image) encode(ctx context.Context, o Options, ls *lease) (*Result, error) {
+// layout is the orientation and the fit of the image for o.
+func (im *Image) layout(o Options) (orientation, layout) {
 	orient := compose(im.info.Orientation, o.Rotate)
 	w, h := im.info.Width, im.info.Height
 	if o.Rotate == 90 || o.Rotate == 270 {
 		w, h = h, w
 	}
-	l := computeLayout(w, h, o)
+	return orient, computeLayout(w, h, o)
+}
+
+func (im *Image) encode(ctx context.Context, o Options, ls *lease) (*Result, error) {
+	orient, l := im.layout(o)
+	w, h := im.info.Width, im.info.Height
+	if o.Rotate == 90 || o.Rotate == 270 {
+		w, h = h, w
+	}
 	res := &Result{
 		SourceFormat: im.info.Format, SourceWidth: im.info.Width, SourceHeight: im.info.Height,
 		ChunkSize: o.ChunkSize, Notes: append([]string(nil), im.notes...),

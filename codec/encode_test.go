@@ -11,6 +11,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"regexp"
 	"strings"
@@ -458,5 +459,31 @@ func TestEncodeHonoursCancelledContext(t *testing.T) {
 	cancel()
 	if _, err := im.Encode(ctx, Options{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestRenderIsWhatEncodeEncodes: Render gives the image Encode turns into
+// a JPEG (same size and orientation), without the JPEG.
+func TestRenderIsWhatEncodeEncodes(t *testing.T) {
+	data := withEXIFOrientation(encodeStdJPEG(t, photo(480, 800, 15), 90), 6, false)
+	im := mustLoad(t, data)
+	o := Options{Width: 320, Quality: 95, Reencode: true}
+	img, err := im.Render(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := mustEncode(t, im, o)
+	dec, err := jpeg.Decode(bytes.NewReader(res.JPEG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds() != dec.Bounds() || img.Bounds().Dx() != 320 {
+		t.Fatalf("Render %v, Encode %v", img.Bounds(), dec.Bounds())
+	}
+	if p := psnr(t, img, dec); p < 35 {
+		t.Fatalf("Render and Encode differ: PSNR %.1f dB", p)
+	}
+	if _, err := im.Render(context.Background(), Options{Quality: 200}); !errors.Is(err, ErrBadOptions) {
+		t.Fatalf("bad options: %v", err)
 	}
 }

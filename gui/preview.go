@@ -440,23 +440,17 @@ func (p *preview) encode() {
 	}()
 }
 
-// sourceThumb renders the source (EXIF orientation applied) small enough to show.
-// It encodes a 640-pixel JPEG only to decode it again: codec.Image keeps its
-// decoded pixels to itself and Encode is its only way out, so the window
-// cannot scale them down directly. A codec method that returns the rendered
-// image.Image (Encode without the JPEG) would remove the round trip; the
-// device's pane must keep decoding the JPEG, whose artefacts it shows.
+// sourceThumb is the source image scaled to 640 pixels for the preview,
+// rendered straight from the decoded image (no JPEG in between).
 func sourceThumb(ctx context.Context, im *codec.Image) image.Image {
-	info := im.Info()
-	o := codec.Options{Width: 640, Quality: 80, Reencode: true}
-	if info.Height > info.Width {
-		o = codec.Options{Height: 640, Quality: 80, Reencode: true}
+	o := codec.Options{Width: 640}
+	if info := im.Info(); info.Height > info.Width {
+		o = codec.Options{Height: 640}
 	}
-	r, err := im.Encode(ctx, o)
+	img, err := im.Render(ctx, o)
 	if err != nil {
 		return nil
 	}
-	img, _ := jpeg.Decode(bytes.NewReader(r.JPEG))
 	return img
 }
 

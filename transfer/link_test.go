@@ -102,15 +102,21 @@ func TestSendThroughMosquitto(t *testing.T) {
 	}
 }
 
-func TestDialUnreachableBrokerNamesTheAddress(t *testing.T) {
+// closedAddr is a loopback address where nothing listens.
+func closedAddr(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
+	return addr
+}
+
+func TestDialUnreachableBrokerNamesTheAddress(t *testing.T) {
+	addr := closedAddr(t)
 	url := "tcp://" + addr
-	_, err = transfer.Dial(context.Background(), transfer.BrokerConfig{URL: url, ConnectTimeout: 2 * time.Second}, "test", "a", "b", 0)
+	_, err := transfer.Dial(context.Background(), transfer.BrokerConfig{URL: url, ConnectTimeout: 2 * time.Second}, "test", "a", "b", 0)
 	if !errors.Is(err, transfer.ErrBrokerUnreachable) || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("err = %v, want ErrBrokerUnreachable naming %s", err, addr)
 	}
@@ -120,16 +126,11 @@ func TestDialUnreachableBrokerNamesTheAddress(t *testing.T) {
 // its URL holds. The first attempt is refused at once, well within ctx's
 // 150 ms, so ctx ends while Dial waits to try again (after 250 ms).
 func TestCancelledDialNamesTheBrokerWithoutItsLogin(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now
+	addr := closedAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	cfg := transfer.BrokerConfig{URL: "tcp://lab:hunter2@" + addr, ConnectWait: time.Minute}
-	_, err = transfer.Dial(ctx, cfg, "test", "a", "b", 0)
+	_, err := transfer.Dial(ctx, cfg, "test", "a", "b", 0)
 	if !errors.Is(err, transfer.ErrCanceled) || !strings.Contains(err.Error(), addr) || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("err = %v, want ErrCanceled naming %s without the password", err, addr)
 	}

@@ -83,14 +83,7 @@ func readInput(ctx context.Context, r io.Reader, size, maxBytes int64, l *lease)
 	if err := l.acquireInput(ctx, reserve); err != nil {
 		return nil, err
 	}
-	lr := io.LimitReader(r, limit+1)
-	var data []byte
-	var err error
-	if size >= 0 {
-		data, err = readSized(lr, size)
-	} else {
-		data, err = readChunks(lr, limit+1)
-	}
+	data, err := ReadBounded(r, size, limit+1)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +92,20 @@ func readInput(ctx context.Context, r io.Reader, size, maxBytes int64, l *lease)
 	}
 	l.keepInput(int64(cap(data)))
 	return data, nil
+}
+
+// ReadBounded reads r to its end but never more than limit bytes, with
+// as little memory as it can: into one slice of capacity size+1 when size,
+// the length r is expected to hold, is known (-1 when not), else in chunks
+// of growing size joined at the end, never more than twice the input where
+// io.ReadAll's doubling can take three times. Reading limit bytes means r
+// may hold more: callers pass their cap + 1 and refuse a longer result.
+func ReadBounded(r io.Reader, size, limit int64) ([]byte, error) {
+	lr := io.LimitReader(r, limit)
+	if size >= 0 {
+		return readSized(lr, min(size, limit))
+	}
+	return readChunks(lr, limit)
 }
 
 // readSized reads an input expected to hold size bytes into one slice of

@@ -182,46 +182,10 @@ func readUpload(w http.ResponseWriter, r *http.Request, size, limit int64) ([]by
 }
 
 // readBody reads r to its end within the upload's share of the memory
-// budget: into one slice of capacity size+1 when the length is known (the
-// file part of a form is shorter than the body), else in chunks, at most
-// limit bytes in all, joined at the end. io.ReadAll's doubling could take
-// three times the bytes.
+// budget (see codec.ReadBounded): the file part of a form is shorter than
+// the body, whose length size is.
 func readBody(r io.Reader, size, limit int64) ([]byte, error) {
-	if size >= 0 {
-		data := make([]byte, 0, size+1)
-		for len(data) < cap(data) {
-			n, err := r.Read(data[len(data):cap(data)])
-			data = data[:len(data)+n]
-			if errors.Is(err, io.EOF) {
-				return data, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
-		// More than the Content-Length: net/http never lets that through.
-		return nil, fmt.Errorf("the body is longer than its Content-Length")
-	}
-	var chunks [][]byte
-	total, next := 0, 64<<10
-	for {
-		c := make([]byte, max(1, min(int64(next), limit+1-int64(total))))
-		n, err := io.ReadFull(r, c)
-		chunks = append(chunks, c[:n])
-		total += n
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		next = min(2*next, 4<<20)
-	}
-	data := make([]byte, 0, total)
-	for _, c := range chunks {
-		data = append(data, c...)
-	}
-	return data, nil
+	return codec.ReadBounded(r, size, limit+1)
 }
 
 // answer responds to an image request: 202 at once with ?async=1, else

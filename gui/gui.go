@@ -29,6 +29,7 @@ import (
 	"imagebeam/codec"
 	"imagebeam/config"
 	"imagebeam/internal/buildinfo"
+	"imagebeam/internal/human"
 	"imagebeam/internal/wait"
 	"imagebeam/simdevice"
 )
@@ -345,16 +346,26 @@ func (g *GUI) closeRequested() {
 	}
 	n := g.xfers.active()
 	if n == 0 {
-		g.win.Close()
+		g.close()
 		return
 	}
-	msg := fmt.Sprintf("%d transfer(s) are still running. Closing cancels them and the device may keep a partial image.\n\nClose anyway?", n)
+	msg := fmt.Sprintf("%s still running. Closing cancels them and the device may keep a partial image.\n\nClose anyway?",
+		human.Count(n, "transfer is", "transfers are"))
 	dialog.ShowConfirm("Transfers are running", msg, func(ok bool) {
 		if ok {
 			g.xfers.cancelAll()
-			g.win.Close()
+			g.close()
 		}
 	}, g.win)
+}
+
+// close closes the window. The focus hooks go first: the window's
+// destruction loses the focus, and Fyne 2.7.1 may queue that hook after
+// its main loop has stopped, where nothing runs it.
+func (g *GUI) close() {
+	g.app.Lifecycle().SetOnEnteredForeground(nil)
+	g.app.Lifecycle().SetOnExitedForeground(nil)
+	g.win.Close()
 }
 
 // notify sends a desktop notification when the window is not focused.

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -128,7 +129,9 @@ func emptyHint() fyne.CanvasObject {
 	icon := canvas.NewImageFromResource(theme.FileImageIcon())
 	icon.FillMode = canvas.ImageFillContain
 	icon.SetMinSize(fyne.NewSquareSize(64))
-	return container.NewCenter(container.NewVBox(icon, hint))
+	// The hint spans the pane's width: inside a Center container a
+	// wrapping label only gets its minimum width, one word a line.
+	return container.NewVBox(layout.NewSpacer(), container.NewCenter(icon), hint, layout.NewSpacer())
 }
 
 // newQueueRow makes the queue's picker, Next and Clear; hidden while the

@@ -20,7 +20,7 @@ LDFLAGS := -s -w -X $(PKG).Version=$(VERSION) -X $(PKG).Commit=$(COMMIT) -X $(PK
 GOBUILD := go build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)'
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test test-nofonts build lint unit bench fuzz clean check-go package package-deps package-linux package-windows windows-exes package-check
+.PHONY: run test test-nofonts windows-check build lint unit bench fuzz clean check-go package package-deps package-linux package-windows windows-exes package-check
 
 run: check-go build
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then ./imagebeam; else \
@@ -137,6 +137,11 @@ package-windows: windows-exes
 	mkdir -p dist
 	makensis -V2 -DVERSION=$(VERSION) -DVERSION4=$(VERSION4) -DBUILD_DIR=$(CURDIR)/build/windows -DOUT=$(CURDIR)/$(SETUP) \
 		$(if $(SIGN_PKCS12),-DSIGN=$(CURDIR)/packaging/windows/sign.sh) packaging/windows/imagebeam.nsi
+
+# Runs the Windows installer and both programs under Wine (after make
+# package; CI does this on every run): see README's "Release".
+windows-check:
+	packaging/windows/wine-check.sh
 
 # Inspects what make package made; as root it also installs the .deb, uses it
 # and removes it again (CI does this on every run).

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian/Ubuntu packages a make target needs, only when missing.
-# Usage: scripts/deps.sh GROUP...   (groups: gui test shot package codec-bench)
+# Usage: scripts/deps.sh GROUP...   (groups: gui test shot package codec-bench wine)
 set -eu
 
 pkgs=""
@@ -13,6 +13,11 @@ for group in "$@"; do
 	# lintian, file and 7z check the packages (CI).
 	package) pkgs="$pkgs gcc-mingw-w64-x86-64 nsis dpkg-dev xz-utils lintian file p7zip-full" ;;
 	codec-bench) pkgs="$pkgs libvips-tools imagemagick time" ;;
+	# wine: packaging/windows/wine-check.sh runs the Windows build under Wine 8
+	# (64-bit only: no i386 wine32) with Xvfb; Xvfb's libgl1 brings Mesa's
+	# llvmpipe (libgl1-mesa-dri) for Wine's OpenGL. mingw-w64 builds the
+	# bcryptprimitives.dll stand-in; the Linux device talks through mosquitto.
+	wine) pkgs="$pkgs wine wine64 xvfb libgl1-mesa-dri xdotool x11-utils mosquitto iproute2 gcc-mingw-w64-x86-64 python3 file" ;;
 	*) echo "deps.sh: unknown group $group" >&2; exit 2 ;;
 	esac
 done

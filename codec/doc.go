@@ -18,9 +18,12 @@
 // full size. The last oriented and fitted image is cached too, so a change
 // of quality or byte budget only re-encodes.
 //
-// The scaled decoder handles sequential Huffman JPEGs with one or three
-// components (nearly every camera and phone photo); progressive, CMYK and
-// other JPEGs are decoded by image/jpeg at full size and shrunk after.
+// The scaled decoders take every 8-bit Huffman JPEG that image/jpeg
+// takes: baseline and sequential, streamed a row of MCUs at a time
+// (jpegdec.go); progressive ones, keeping only the coefficients the scale
+// needs and skipping the scans that carry none of them (jpegscan.go);
+// grey, YCbCr, RGB, CMYK and YCCK, in image/jpeg's colours. What they
+// find inconsistent goes to image/jpeg at full size, shrunk after.
 //
 // # Memory
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+	"unsafe"
 
 	"imagebeam/internal/human"
 )
@@ -109,18 +110,41 @@ func jpegCost(h *jpegHeader, w, hgt, s, size int) int64 {
 }
 
 // jpegScaledCost mirrors decodeScaled: one plane per component at its
-// scaled resolution, three rows of coefficients in flight, the NRGBA.
+// scaled resolution and the NRGBA, plus, for decodeStreaming, three rows
+// of coefficients in flight, and for decodeScans the coefficients a
+// progressive JPEG keeps at this scale (2 bytes each, and an 8-byte mask
+// a block when some of its coefficients are dropped): 2 bytes a block at
+// 1/8, where image/jpeg keeps 256.
 func jpegScaledCost(h *jpegHeader, s int) int64 {
 	n := 8 / s
-	mcusX, mcusY := (h.width+8*h.hmax-1)/(8*h.hmax), (h.height+8*h.vmax-1)/(8*h.vmax)
-	var planes, perRow int64
-	for _, c := range h.comps {
+	mcusX, mcusY := h.mcus()
+	var planes, perRow, coefs int64
+	var kept []coefComp
+	if h.sof == mSOF2 {
+		kept = newCoefComps(h, s)
+	}
+	for i, c := range h.comps {
 		nx, ny := min(8, n*h.hmax/c.h), min(8, n*h.vmax/c.v)
-		planes += int64(mcusX*c.h*nx) * int64(mcusY*c.v*ny)
+		blocks := int64(mcusX*c.h) * int64(mcusY*c.v)
+		planes += blocks * int64(nx*ny)
 		perRow += int64(mcusX * c.h * c.v)
+		if kept != nil {
+			coefs += blocks * kept[i].coefBytes()
+		}
 	}
 	ow, oh := int64((h.width+s-1)/s), int64((h.height+s-1)/s)
-	return planes + 3*perRow*(256+32) + 4*ow*oh + 4*ow*int64(len(h.comps))
+	n64 := planes + 4*ow*oh + 4*ow*int64(len(h.comps))
+	if h.streaming() {
+		return n64 + 3*perRow*(256+32)
+	}
+	// The scan list (maxScans entries at most, each with its quantisation
+	// tables when sequential) and the Huffman tables of the scan being
+	// decoded.
+	perScan := int64(unsafe.Sizeof(scanInfo{}) + 4*unsafe.Sizeof(scanComponent{}))
+	if h.sof != mSOF2 {
+		perScan += int64(unsafe.Sizeof([4][64]int32{}))
+	}
+	return n64 + coefs + maxScans*perScan + 8*int64(unsafe.Sizeof(huffTable{}))
 }
 
 // jpegStdCost mirrors image/jpeg (Go 1.26) and decodeJPEG's conversion

@@ -39,31 +39,49 @@ var scaledBasis = func() (t [9][64]float32) {
 	return t
 }()
 
-// fastPathOK reports whether the scaled decoder handles this JPEG.
+// fastPathOK reports whether the scaled decoders handle this JPEG: the
+// streaming one (decodeStreaming) for a sequential JPEG whose first scan
+// holds every component, the one that walks every scan (decodeScans)
+// otherwise. Both take what image/jpeg takes, in the same colours.
 func (h *jpegHeader) fastPathOK() bool {
-	if h.sof != mSOF0 && h.sof != mSOF1 || h.precision != 8 || h.height == 0 {
+	if h.sof != mSOF0 && h.sof != mSOF1 && h.sof != mSOF2 || h.precision != 8 || h.height == 0 {
 		return false
 	}
-	nc := len(h.comps)
-	if nc != 1 && nc != 3 || len(h.scan) != nc || h.ss != 0 || h.se != 63 || h.ah != 0 || h.al != 0 {
-		return false
-	}
-	if nc == 3 && h.adobe && h.adobeXform == 0 {
-		return false // Adobe RGB-coded JPEG
-	}
-	if nc == 3 && h.comps[0].id == 'R' && h.comps[1].id == 'G' && h.comps[2].id == 'B' {
+	if !h.samplingOK() || len(h.comps) == 4 && !h.adobe {
+		// image/jpeg refuses these ("unknown color model" for CMYK
+		// without an Adobe segment): the user gets its error.
 		return false
 	}
 	for _, sc := range h.scan {
-		c := h.comps[sc.comp]
-		if !h.qtSet[c.tq] || sc.td > 3 || sc.ta > 3 || !h.dc[sc.td].present || !h.ac[sc.ta].present {
+		if !h.qtSet[h.comps[sc.comp].tq] {
 			return false
 		}
-		if h.hmax%c.h != 0 || h.vmax%c.v != 0 {
+		if h.sof == mSOF2 {
+			continue // its scans are checked as they come (walkScans)
+		}
+		if sc.td > 3 || sc.ta > 3 || !h.dc[sc.td].present || !h.ac[sc.ta].present {
 			return false
 		}
 	}
-	for _, c := range h.comps {
+	return true
+}
+
+// streaming reports whether decodeStreaming takes the JPEG: sequential,
+// with one scan that holds every component.
+func (h *jpegHeader) streaming() bool {
+	return h.sof != mSOF2 && len(h.scan) == len(h.comps)
+}
+
+// samplingOK reports whether image/jpeg accepts the components' number,
+// identifiers and sampling factors (reader.go's processSOF).
+func (h *jpegHeader) samplingOK() bool {
+	cs := h.comps
+	for i, c := range cs {
+		for _, p := range cs[:i] {
+			if p.id == c.id {
+				return false
+			}
+		}
 		// T.81 allows a sampling factor of 3, but a block then needs an
 		// inverse DCT to 3 or 6 pixels, for which scaledBasis has no
 		// table; image/jpeg refuses such files with a clear error.
@@ -71,7 +89,44 @@ func (h *jpegHeader) fastPathOK() bool {
 			return false
 		}
 	}
-	return true
+	switch len(cs) {
+	case 1:
+		return true
+	case 3:
+		// Y carries the largest factors, Cb and Cr share theirs.
+		return cs[0].v != 4 && cs[0].h%cs[1].h == 0 && cs[0].v%cs[1].v == 0 && cs[1].h == cs[2].h && cs[1].v == cs[2].v
+	case 4:
+		// 1x1 everywhere, or C/Y and K at 2x2 over 1x1.
+		hv := func(c jpegComponent) int { return c.h<<4 | c.v }
+		return (hv(cs[0]) == 0x11 || hv(cs[0]) == 0x22) && hv(cs[1]) == 0x11 && hv(cs[2]) == 0x11 && hv(cs[3]) == hv(cs[0])
+	}
+	return false
+}
+
+// Colour models, as image/jpeg reads them.
+const (
+	colorGray  = iota
+	colorYCbCr // the default for three components
+	colorRGB   // three components: Adobe transform 0, or ids R, G, B, and no JFIF
+	colorCMYK  // four: Adobe transform 0, stored inverted
+	colorYCCK  // four: any other Adobe transform
+)
+
+// colorModel follows image/jpeg's isRGB and applyBlack.
+func (h *jpegHeader) colorModel() int {
+	switch len(h.comps) {
+	case 1:
+		return colorGray
+	case 4:
+		if h.adobeXform == 0 {
+			return colorCMYK
+		}
+		return colorYCCK
+	}
+	if !h.jfif && (h.adobe && h.adobeXform == 0 || h.comps[0].id == 'R' && h.comps[1].id == 'G' && h.comps[2].id == 'B') {
+		return colorRGB
+	}
+	return colorYCbCr
 }
 
 // bitReader reads entropy-coded bits MSB first, removing stuffed zero bytes.
@@ -285,18 +340,38 @@ type mcuRow struct {
 // decodeScaled decodes a JPEG accepted by fastPathOK at 1/s of its size
 // (s = 1, 2, 4 or 8) into an opaque NRGBA image.
 func decodeScaled(ctx context.Context, h *jpegHeader, data []byte, s int) (*image.NRGBA, error) {
+	if h.streaming() {
+		return decodeStreaming(ctx, h, data, s)
+	}
+	return decodeScans(ctx, h, data, s)
+}
+
+// newPlanes makes one plane per component at 1/s, in whole MCUs. A
+// subsampled component gets a larger inverse DCT (up to 8×8) so it comes
+// out at the output's resolution where it can, as libjpeg does: 4:2:0
+// chroma at 1/8 gives 2×2 pixels a block, not 1×1 stretched.
+func newPlanes(h *jpegHeader, s int) []plane {
 	n := 8 / s
-	mcuW, mcuH := 8*h.hmax, 8*h.vmax
-	mcusX, mcusY := (h.width+mcuW-1)/mcuW, (h.height+mcuH-1)/mcuH
-	// A subsampled component gets a larger inverse DCT (up to 8×8) so it
-	// comes out at the output's resolution where it can, as libjpeg does:
-	// 4:2:0 chroma at 1/8 gives 2×2 pixels a block, not 1×1 stretched.
+	mcusX, mcusY := h.mcus()
 	planes := make([]plane, len(h.comps))
 	for i, c := range h.comps {
 		nx, ny := min(8, n*h.hmax/c.h), min(8, n*h.vmax/c.v)
 		w, hh := mcusX*c.h*nx, mcusY*c.v*ny
 		planes[i] = plane{pix: make([]byte, w*hh), stride: w, nx: nx, ny: ny}
 	}
+	return planes
+}
+
+// mcus is the number of MCUs across and down.
+func (h *jpegHeader) mcus() (int, int) {
+	return (h.width + 8*h.hmax - 1) / (8 * h.hmax), (h.height + 8*h.vmax - 1) / (8 * h.vmax)
+}
+
+// decodeStreaming decodes a JPEG whose one scan holds every component,
+// passing rows of MCUs from the entropy decoder to the inverse DCT.
+func decodeStreaming(ctx context.Context, h *jpegHeader, data []byte, s int) (*image.NRGBA, error) {
+	mcusX, mcusY := h.mcus()
+	planes := newPlanes(h, s)
 	// The block grid: for a single-component scan, its blocks cover the
 	// component only, row by row (T.81 A.2.2); otherwise MCUs.
 	single := len(h.scan) == 1
@@ -568,21 +643,51 @@ func toRGB(h *jpegHeader, planes []plane, s int) *image.NRGBA {
 		}
 		return img
 	}
+	model := h.colorModel()
 	for y := 0; y < hh; y++ {
-		yRow, bRow, rRow := rowOf(0, y), rowOf(1, y), rowOf(2, y)
+		r0, r1, r2 := rowOf(0, y), rowOf(1, y), rowOf(2, y)
+		var r3 []byte
+		if len(planes) == 4 {
+			r3 = rowOf(3, y)
+		}
 		dst := img.Pix[y*img.Stride : y*img.Stride+4*w]
 		for x := 0; x < w; x++ {
-			yy := int32(yRow[cols[0][x]]) << 16
-			b := int32(bRow[cols[1][x]]) - 128
-			r := int32(rRow[cols[2][x]]) - 128
+			a, b, c := r0[cols[0][x]], r1[cols[1][x]], r2[cols[2][x]]
 			d := dst[4*x : 4*x+4 : 4*x+4]
-			d[0] = clamp16(yy + 91881*r + 1<<15)
-			d[1] = clamp16(yy - 22554*b - 46802*r + 1<<15)
-			d[2] = clamp16(yy + 116130*b + 1<<15)
+			switch model {
+			case colorRGB:
+				d[0], d[1], d[2] = a, b, c
+			case colorCMYK:
+				// image/jpeg returns 255 − each channel as image.CMYK, whose
+				// RGBA() is then (255 − C)·(255 − K) in 16 bits: the stored
+				// channel times the stored black, computed here exactly as
+				// that conversion does.
+				k := uint32(r3[cols[3][x]])
+				d[0], d[1], d[2] = cmykChannel(a, k), cmykChannel(b, k), cmykChannel(c, k)
+			default:
+				yy := int32(a) << 16
+				cb := int32(b) - 128
+				cr := int32(c) - 128
+				d[0] = clamp16(yy + 91881*cr + 1<<15)
+				d[1] = clamp16(yy - 22554*cb - 46802*cr + 1<<15)
+				d[2] = clamp16(yy + 116130*cb + 1<<15)
+				if model == colorYCCK {
+					// image/jpeg puts the YCbCr image's RGB in the C, M and Y
+					// channels of an image.CMYK as they are, and 255 − K in K.
+					k := uint32(r3[cols[3][x]])
+					d[0], d[1], d[2] = cmykChannel(255-d[0], k), cmykChannel(255-d[1], k), cmykChannel(255-d[2], k)
+				}
+			}
 			d[3] = 255
 		}
 	}
 	return img
+}
+
+// cmykChannel is what color.CMYK.RGBA gives, in 8 bits, for a channel of
+// 255 − v and a black of 255 − k.
+func cmykChannel(v byte, k uint32) byte {
+	return byte(uint32(v) * 0x101 * (k * 0x101) / 0xffff >> 8)
 }
 
 // clamp16 clamps a 16.16 fixed-point value to a byte.

@@ -88,33 +88,6 @@ func TestScaledDecodeMatchesFullDecodeShrunk(t *testing.T) {
 	}
 }
 
-func TestScaledDecodeRejectsUnsupportedVariants(t *testing.T) {
-	for _, f := range []string{"photo-progressive.jpg", "photo-cmyk.jpg"} {
-		data, err := os.ReadFile(filepath.Join("testdata", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := parseJPEGHeader(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.fastPathOK() {
-			t.Errorf("%s: fast path accepted a JPEG it cannot decode", f)
-		}
-		// decodeJPEG falls back to image/jpeg and still shrinks.
-		img, err := decodeJPEG(context.Background(), h, data, 2, &lease{})
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		if got := img.Bounds().Size(); got != image.Pt(102, 66) {
-			t.Errorf("%s at 1/2: size %v, want 102×66", f, got)
-		}
-		if p := psnr(t, img, boxShrinkRef(t, data, 2)); p < 30 {
-			t.Errorf("%s: PSNR %.1f against the reference", f, p)
-		}
-	}
-}
-
 func TestScaledDecodeTruncatedScan(t *testing.T) {
 	data := encodeStdJPEG(t, photo(256, 256, 9), 90)
 	h, err := parseJPEGHeader(data)

@@ -23,6 +23,7 @@ const (
 	mDQT  = 0xDB
 	mDNL  = 0xDC
 	mDRI  = 0xDD
+	mAPP0 = 0xE0
 	mAPP1 = 0xE1
 	mAP14 = 0xEE
 )
@@ -96,7 +97,8 @@ type jpegHeader struct {
 	restart       int
 	adobe         bool
 	adobeXform    byte
-	orientation   int // EXIF orientation, 0 when absent
+	jfif          bool // an APP0 JFIF segment: image/jpeg then never reads RGB
+	orientation   int  // EXIF orientation, 0 when absent
 	// The first scan.
 	scan           []scanComponent
 	ss, se, ah, al int
@@ -166,6 +168,9 @@ func parseJPEGHeader(data []byte) (*jpegHeader, error) {
 			} else {
 				h.restart = int(seg[0])<<8 | int(seg[1])
 			}
+		case marker == mAPP0:
+			// image/jpeg keeps what the last APP0 says.
+			h.jfif = len(seg) >= 5 && string(seg[:5]) == "JFIF\x00"
 		case marker == mAPP1:
 			if len(seg) > 6 && string(seg[:6]) == "Exif\x00\x00" && h.orientation == 0 {
 				h.orientation = tiffOrientation(seg[6:])
@@ -222,7 +227,11 @@ func (h *jpegHeader) parseSOF(seg []byte) error {
 	return nil
 }
 
-func (h *jpegHeader) parseDQT(seg []byte) error {
+func (h *jpegHeader) parseDQT(seg []byte) error { return parseDQT(seg, &h.qt, &h.qtSet) }
+
+// parseDQT reads the tables of a DQT segment into qt (natural order),
+// marking each one read in set.
+func parseDQT(seg []byte, qt *[4][64]int32, set *[4]bool) error {
 	for len(seg) > 0 {
 		pq, tq := int(seg[0]>>4), int(seg[0]&15)
 		if tq > 3 || pq > 1 {
@@ -239,15 +248,26 @@ func (h *jpegHeader) parseDQT(seg []byte) error {
 			} else {
 				q = int32(seg[1+2*k])<<8 | int32(seg[2+2*k])
 			}
-			h.qt[tq][zigzag[k]] = q
+			qt[tq][zigzag[k]] = q
 		}
-		h.qtSet[tq] = true
+		set[tq] = true
 		seg = seg[1+size:]
 	}
 	return nil
 }
 
 func (h *jpegHeader) parseDHT(seg []byte) error {
+	return parseDHT(seg, func(tc, th int) *huffTable {
+		if tc == 1 {
+			return &h.ac[th]
+		}
+		return &h.dc[th]
+	})
+}
+
+// parseDHT builds each table of a DHT segment into the table that
+// table(class, number) gives.
+func parseDHT(seg []byte, table func(tc, th int) *huffTable) error {
 	for len(seg) > 0 {
 		if len(seg) < 17 {
 			return fmt.Errorf("%w: short Huffman table", ErrCorrupt)
@@ -265,11 +285,7 @@ func (h *jpegHeader) parseDHT(seg []byte) error {
 		if total > 256 || len(seg) < 17+total {
 			return fmt.Errorf("%w: bad Huffman table size", ErrCorrupt)
 		}
-		t := &h.dc[th]
-		if tc == 1 {
-			t = &h.ac[th]
-		}
-		if err := t.build(counts, seg[17:17+total]); err != nil {
+		if err := table(tc, th).build(counts, seg[17:17+total]); err != nil {
 			return err
 		}
 		seg = seg[17+total:]
@@ -324,12 +340,29 @@ func (t *huffTable) build(counts [17]int, vals []byte) error {
 }
 
 func (h *jpegHeader) parseSOS(seg []byte) error {
+	sc, err := h.parseScan(seg)
+	if err != nil {
+		return err
+	}
+	h.scan, h.ss, h.se, h.ah, h.al = sc.comps, sc.ss, sc.se, sc.ah, sc.al
+	return nil
+}
+
+// scanParams is what an SOS segment says.
+type scanParams struct {
+	comps          []scanComponent
+	ss, se, ah, al int
+}
+
+// parseScan reads an SOS segment against the frame header.
+func (h *jpegHeader) parseScan(seg []byte) (scanParams, error) {
+	var sc scanParams
 	if len(seg) < 1 {
-		return fmt.Errorf("%w: short scan header", ErrCorrupt)
+		return sc, fmt.Errorf("%w: short scan header", ErrCorrupt)
 	}
 	ns := int(seg[0])
 	if ns < 1 || ns > 4 || len(seg) != 4+2*ns {
-		return fmt.Errorf("%w: bad scan header", ErrCorrupt)
+		return sc, fmt.Errorf("%w: bad scan header", ErrCorrupt)
 	}
 	for i := 0; i < ns; i++ {
 		id := seg[1+2*i]
@@ -340,13 +373,18 @@ func (h *jpegHeader) parseSOS(seg []byte) error {
 			}
 		}
 		if ci < 0 {
-			return fmt.Errorf("%w: the scan names an unknown component", ErrCorrupt)
+			return sc, fmt.Errorf("%w: the scan names an unknown component", ErrCorrupt)
 		}
-		h.scan = append(h.scan, scanComponent{comp: ci, td: int(seg[2+2*i] >> 4), ta: int(seg[2+2*i] & 15)})
+		for _, prev := range sc.comps {
+			if prev.comp == ci {
+				return sc, fmt.Errorf("%w: the scan names a component twice", ErrCorrupt)
+			}
+		}
+		sc.comps = append(sc.comps, scanComponent{comp: ci, td: int(seg[2+2*i] >> 4), ta: int(seg[2+2*i] & 15)})
 	}
 	p := 1 + 2*ns
-	h.ss, h.se, h.ah, h.al = int(seg[p]), int(seg[p+1]), int(seg[p+2]>>4), int(seg[p+2]&15)
-	return nil
+	sc.ss, sc.se, sc.ah, sc.al = int(seg[p]), int(seg[p+1]), int(seg[p+2]>>4), int(seg[p+2]&15)
+	return sc, nil
 }
 
 // ijgLuma is the example luminance table of T.81 Annex K (natural order),

@@ -138,13 +138,14 @@ func jpegScaledCost(h *jpegHeader, s int) int64 {
 		return n64 + 3*perRow*(256+32)
 	}
 	// The scan list (maxScans entries at most, each with its quantisation
-	// tables when sequential) and the Huffman tables of the scan being
-	// decoded.
+	// tables when sequential), the Huffman tables of the scans being
+	// decoded and the wavefront's state.
 	perScan := int64(unsafe.Sizeof(scanInfo{}) + 4*unsafe.Sizeof(scanComponent{}))
 	if h.sof != mSOF2 {
 		perScan += int64(unsafe.Sizeof([4][64]int32{}))
 	}
-	return n64 + coefs + maxScans*perScan + 8*int64(unsafe.Sizeof(huffTable{}))
+	perScan += 8 + 4*8 + 8 + 16 // wavefront: deps, rows, errs
+	return n64 + coefs + maxScans*perScan + scanWorkers*8*int64(unsafe.Sizeof(huffTable{}))
 }
 
 // jpegStdCost mirrors image/jpeg (Go 1.26) and decodeJPEG's conversion

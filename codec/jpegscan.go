@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"math/bits"
+	"sync"
 )
 
 // This file decodes, at 1/1, 1/2, 1/4 or 1/8 of the full size, the JPEGs
@@ -232,8 +233,8 @@ type coefComp struct {
 	coef   []int16
 	// nz has bit z set for every coefficient that is not zero, kept or
 	// not: refining a band needs to know which are (G.1.2.3), and a
-	// dropped coefficient has no value to ask. nil when no needed
-	// refinement reaches a dropped coefficient.
+	// dropped coefficient has no value to ask. nil when no AC band is
+	// refined.
 	nz []uint64
 }
 
@@ -270,11 +271,11 @@ func newCoefComps(h *jpegHeader, s int) []coefComp {
 }
 
 // coefBytes is what a progressive decode at 1/s stores per block of each
-// component at most: the kept coefficients, and the non-zero mask when
-// a block keeps more than its DC and less than everything.
+// component at most: the kept coefficients, and the non-zero mask when a
+// block keeps more than its DC (with the DC alone no AC scan is decoded).
 func (c *coefComp) coefBytes() int64 {
 	n := int64(2 * c.k)
-	if c.k > 1 && c.k < 64 {
+	if c.k > 1 {
 		n += 8
 	}
 	return n
@@ -299,9 +300,7 @@ func plan(h *jpegHeader, scans []scanInfo, comps []coefComp) error {
 		sc.need = band&(comps[c].keep|history[c]) != 0
 		if sc.need && sc.ah != 0 {
 			history[c] |= band
-			if band&^comps[c].keep != 0 {
-				masks[c] = true
-			}
+			masks[c] = true
 		}
 	}
 	covered := make([]bool, len(comps))
@@ -339,22 +338,26 @@ func decodeScans(ctx context.Context, h *jpegHeader, data []byte, s int) (*image
 		return nil, err
 	}
 	planes := newPlanes(h, s)
-	var tables [8]huffTable
-	for i := range scans {
-		if !scans[i].need {
-			continue
-		}
-		if err := decodeScanSafe(ctx, h, data, &scans[i], comps, planes, &tables); err != nil {
-			return nil, err
-		}
+	if err := decodeAllScans(ctx, h, data, scans, comps, planes); err != nil {
+		return nil, err
 	}
 	if h.sof == mSOF2 {
-		for i, c := range h.comps {
+		for _, c := range h.comps {
 			if !qtSet[c.tq] {
 				return nil, errFallback
 			}
-			reconstruct(&comps[i], &qt[c.tq], &planes[i], 0, comps[i].bh)
 		}
+		// Two halves of every component on two cores.
+		var wg sync.WaitGroup
+		for half := range 2 {
+			wg.Go(func() {
+				for i, c := range h.comps {
+					bh := comps[i].bh
+					reconstruct(&comps[i], &qt[c.tq], &planes[i], half*bh/2, (half+1)*bh/2)
+				}
+			})
+		}
+		wg.Wait()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -364,13 +367,13 @@ func decodeScans(ctx context.Context, h *jpegHeader, data []byte, s int) (*image
 
 // decodeScanSafe is decodeScan with a panic turned into an error: a bug
 // must not take the program down, and image/jpeg may still read the file.
-func decodeScanSafe(ctx context.Context, h *jpegHeader, data []byte, sc *scanInfo, comps []coefComp, planes []plane, t *[8]huffTable) (err error) {
+func decodeScanSafe(ctx context.Context, h *jpegHeader, data []byte, i int, w *wavefront, comps []coefComp, planes []plane, t *[8]huffTable) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("%w: the JPEG decoder failed (%v)", ErrCorrupt, v)
 		}
 	}()
-	return decodeScan(ctx, h, data, sc, comps, planes, t)
+	return decodeScan(ctx, h, data, i, w, comps, planes, t)
 }
 
 // scanRun is the state of one scan's decoding.
@@ -425,9 +428,10 @@ func (br *bitReader) bit() bool {
 	return b
 }
 
-// decodeScan decodes one scan into comps (progressive) or planes
-// (sequential).
-func decodeScan(ctx context.Context, h *jpegHeader, data []byte, sc *scanInfo, comps []coefComp, planes []plane, t *[8]huffTable) error {
+// decodeScan decodes scan i of w into comps (progressive) or planes
+// (sequential), each row once the scans it follows are past it.
+func decodeScan(ctx context.Context, h *jpegHeader, data []byte, i int, w *wavefront, comps []coefComp, planes []plane, t *[8]huffTable) error {
+	sc := &w.scans[i]
 	r := &scanRun{br: bitReader{data: data, pos: sc.start}, restart: sc.restart, left: sc.restart, al: uint(sc.al)}
 	if err := sc.huffTables(h, data, t); err != nil {
 		return err
@@ -452,10 +456,16 @@ func decodeScan(ctx context.Context, h *jpegHeader, data []byte, sc *scanInfo, c
 		c := &comps[sc.comps[0].comp]
 		rows, perRow = c.ch, c.cw
 	}
+	if !sequential && sc.ss > 0 {
+		return r.decodeAC(ctx, i, w, &comps[sc.comps[0].comp], &acT[sc.comps[0].ta], rows, perRow)
+	}
 	var blk [64]int32
 	for y := 0; y < rows; y++ {
 		if y%16 == 0 && ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if !w.wait(i, y) {
+			return errStopped
 		}
 		for x := 0; x < perRow; x++ {
 			if err := r.unit(); err != nil {
@@ -500,6 +510,41 @@ func decodeScan(ctx context.Context, h *jpegHeader, data []byte, sc *scanInfo, c
 		if r.br.truncated() {
 			return errTruncatedScan
 		}
+		w.finished(i, int64(y+1))
+	}
+	return nil
+}
+
+// decodeAC decodes a progressive AC scan, whose one component's blocks
+// come row by row: decodeScan's loop without what AC scans never need.
+func (r *scanRun) decodeAC(ctx context.Context, i int, w *wavefront, c *coefComp, t *huffTable, rows, perRow int) error {
+	sc := &w.scans[i]
+	for y := 0; y < rows; y++ {
+		if y%16 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !w.wait(i, y) {
+			return errStopped
+		}
+		bi := y * c.bw
+		for x := 0; x < perRow; x++ {
+			if err := r.unit(); err != nil {
+				return err
+			}
+			var err error
+			if sc.ah == 0 {
+				err = r.acFirst(c, bi+x, t, sc.ss, sc.se)
+			} else {
+				err = r.acRefine(c, bi+x, t, sc.ss, sc.se)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if r.br.truncated() {
+			return errTruncatedScan
+		}
+		w.finished(i, int64(y+1))
 	}
 	return nil
 }
@@ -570,114 +615,158 @@ func (r *scanRun) acFirst(c *coefComp, bi int, t *huffTable, ss, se int) error {
 
 // acRefine decodes one more bit of band ss…se of a block (G.1.2.3): new
 // coefficients of ±1 in the bit's place, and a correction bit for each
-// coefficient already non-zero. Which are non-zero comes from c.nz, or
-// from the kept values when the band is kept whole.
+// coefficient already non-zero, which c.nz says. It keeps the bit buffer
+// in locals, as decodeBlock does, so that it stays in registers.
 func (r *scanRun) acRefine(c *coefComp, bi int, t *huffTable, ss, se int) error {
 	br := &r.br
 	blk := c.coef[bi*c.k : bi*c.k+c.k]
 	band := bandMask(ss, se)
-	var nz uint64
-	if c.nz != nil {
-		nz = c.nz[bi] & band
-	} else {
-		for m := band; m != 0; m &= m - 1 {
-			z := bits.TrailingZeros64(m)
-			if sl := c.slot[z]; sl != dropped && blk[sl] != 0 {
-				nz |= 1 << uint(z)
-			}
-		}
-	}
+	nz := c.nz[bi] & band
+	keep := c.keep
 	p1 := int32(1) << r.al
-	// correct reads the correction bits of the non-zero coefficients in m.
-	correct := func(m uint64) error {
-		for ; m != 0; m &= m - 1 {
-			z := bits.TrailingZeros64(m)
-			if !br.bit() {
-				continue
-			}
-			sl := c.slot[z]
-			if sl == dropped {
-				continue
-			}
-			v := int32(blk[sl])
-			if v >= 0 {
-				v += p1
-			} else {
-				v -= p1
-			}
-			if int32(int16(v)) != v {
-				return errCoefRange
-			}
-			blk[sl] = int16(v)
-		}
-		return nil
-	}
 	k := ss
-	if r.eobrun == 0 {
-		for k <= se {
-			rs, ok := br.decode(t)
-			if !ok {
-				return errBadHuffman
+	acc, n := br.acc, br.n
+	for r.eobrun == 0 && k <= se {
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
+		}
+		// A new coefficient: its code and sign bit in one look-up.
+		var run int
+		var v int32
+		if e := t.fast[acc>>(64-acBits)]; e.length != 0 {
+			if e.val != 1 && e.val != -1 {
+				return errBadHuffman // image/jpeg: "unexpected Huffman code"
 			}
-			run, size := int(rs>>4), rs&15
-			var v int32
-			switch size {
+			acc <<= e.length
+			n -= uint(e.length)
+			run, v = int(e.run), int32(e.val)*p1
+		} else {
+			var rs byte
+			if e := t.lookup[acc>>(64-lookBits)]; e != 0 {
+				l := uint(e >> 8)
+				acc <<= l
+				n -= l
+				rs = byte(e)
+			} else {
+				br.acc, br.n = acc, n
+				var ok bool
+				if rs, ok = br.slowDecode(t); !ok {
+					return errBadHuffman
+				}
+				acc, n = br.acc, br.n
+			}
+			run = int(rs >> 4)
+			switch rs & 15 {
 			case 0:
 				if run < 15 {
+					// End of band, here and in 2^run−1+bits more blocks.
 					r.eobrun = 1 << run
 					if run > 0 {
-						r.eobrun += int(br.bits(uint(run)))
+						r.eobrun += int(acc >> (64 - uint(run)))
+						acc <<= uint(run)
+						n -= uint(run)
 					}
+					continue
 				}
 			case 1:
 				v = -p1
-				if br.bit() {
+				if acc>>63 != 0 {
 					v = p1
 				}
+				acc <<= 1
+				n--
 			default:
 				return errBadHuffman
 			}
-			if r.eobrun > 0 {
-				break
-			}
-			// Skip run zero coefficients, correcting the non-zero ones
-			// passed: the next zero after them is where v goes (or, for
-			// ZRL, the 16th zero, which is skipped too).
-			zeros := band &^ nz & bandMask(k, 63)
+		}
+		// Skip run zero coefficients, correcting the non-zero ones
+		// passed: the next zero after them is where v goes (or, for ZRL,
+		// the 16th zero, which is skipped too).
+		from := ^uint64(0) << uint(k)
+		at := k + run
+		if m := nz & from &^ (^uint64(0) << uint(at+1)); m != 0 || at > se {
+			// Some are non-zero already (or the band ends first).
+			zeros := band &^ nz & from
 			for range run {
 				zeros &= zeros - 1
 			}
-			at := 64
-			if zeros != 0 {
-				at = bits.TrailingZeros64(zeros)
-			}
+			at = bits.TrailingZeros64(zeros) // 64 when there are too few
 			if at > se {
 				return errBadHuffman // image/jpeg: "too many coefficients"
 			}
-			if err := correct(nz & bandMask(k, 63) &^ bandMask(at, 63)); err != nil {
-				return err
-			}
-			if v != 0 {
-				nz |= 1 << uint(at)
-				if sl := c.slot[at]; sl != dropped {
-					blk[sl] = int16(v)
+			if m := nz & from &^ (^uint64(0) << uint(at)); m != 0 {
+				br.acc, br.n = acc, n
+				if err := r.correct(c, blk, m, keep, p1); err != nil {
+					return err
 				}
+				acc, n = br.acc, br.n
 			}
-			k = at + 1
 		}
+		if v != 0 {
+			nz |= 1 << uint(at)
+			if sl := c.slot[at]; sl != dropped {
+				blk[sl] = int16(v)
+			}
+		}
+		k = at + 1
 	}
+	br.acc, br.n = acc, n
 	if r.eobrun > 0 {
-		if k <= se {
-			if err := correct(nz & bandMask(k, 63)); err != nil {
+		if m := nz & (^uint64(0) << uint(k)); k <= se && m != 0 {
+			if err := r.correct(c, blk, m, keep, p1); err != nil {
 				return err
 			}
 		}
 		r.eobrun--
 	}
-	if c.nz != nil {
-		c.nz[bi] |= nz
+	c.nz[bi] |= nz
+	return nil
+}
+
+// correct reads the correction bits of the non-zero coefficients in m, in
+// zig-zag order, and adds p1 to the magnitude of each kept one whose bit
+// is set: the bits are read at once, and only the kept ones looked at.
+func (r *scanRun) correct(c *coefComp, blk []int16, m, keep uint64, p1 int32) error {
+	n := uint(bits.OnesCount64(m))
+	var got uint64 // the first coefficient's bit highest
+	if n <= 56 {
+		got = r.br.take(n)
+	} else {
+		got = r.br.take(32) << (n - 32)
+		got |= r.br.take(n - 32)
+	}
+	for kept := m & keep; kept != 0; kept &= kept - 1 {
+		z := bits.TrailingZeros64(kept)
+		before := uint(bits.OnesCount64(m & (1<<uint(z) - 1)))
+		if got>>(n-1-before)&1 == 0 {
+			continue
+		}
+		sl := c.slot[z]
+		v := int32(blk[sl])
+		if v >= 0 {
+			v += p1
+		} else {
+			v -= p1
+		}
+		if int32(int16(v)) != v {
+			return errCoefRange
+		}
+		blk[sl] = int16(v)
 	}
 	return nil
+}
+
+// take reads n (0 ≤ n ≤ 56) bits.
+func (br *bitReader) take(n uint) uint64 {
+	if br.n < n {
+		br.fill()
+	}
+	v := br.acc >> (64 - n) // 0 for n = 0
+	br.acc <<= n
+	br.n -= n
+	return v
 }
 
 // reconstruct turns block rows y0…y1 of a component's kept coefficients

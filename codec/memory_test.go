@@ -15,6 +15,7 @@ import (
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 
+	"imagebeam/codec/internal/jpegw"
 	"imagebeam/internal/bombs"
 	"imagebeam/internal/human"
 )
@@ -65,6 +66,9 @@ func pngBomb(t testing.TB, p bombs.PNG) []byte {
 // for it (the estimate made from the header), plus a small margin: the
 // estimate bounds what the heap can grow by, whatever the collector does.
 func TestConvertAllocatesNoMoreThanItReserved(t *testing.T) {
+	progPhoto := jpegwFile(t, photo(1600, 1200, 5), jpegw.Options{Quality: 90, Comps: ycc420, Adobe: -1, Scans: jpegw.SimpleProgression(3)})
+	cmykPhoto := jpegwFile(t, photo(800, 600, 6), jpegw.Options{Quality: 90, Comps: cmyk, Adobe: 0})
+	progCMYK := jpegwFile(t, photo(800, 600, 7), jpegw.Options{Quality: 90, Comps: cmyk, Adobe: 0, Scans: jpegw.SimpleProgression(4)})
 	photo := encodeStdJPEG(t, photo(1600, 1200, 4), 90)
 	var bmpData, tiffData bytes.Buffer
 	if err := bmp.Encode(&bmpData, photo400x300(t)); err != nil {
@@ -85,6 +89,11 @@ func TestConvertAllocatesNoMoreThanItReserved(t *testing.T) {
 			return bombs.JPEG{Width: 800, Height: 600, Components: []bombs.Sampling{{H: 1, V: 1}, {H: 1, V: 1}, {H: 1, V: 1}, {H: 1, V: 1}}}.Write(b)
 		}), Options{Width: 400, Height: 400, Fit: FitCover}},
 		{"4:2:0 JPEG through the scaled decoder", photo, Options{Width: 400, Height: 300, Fit: FitCover}},
+		{"progressive 4:2:0 photo at 1/4", progPhoto, Options{Width: 400, Height: 300, Fit: FitCover}},
+		{"progressive 4:2:0 photo at 1/8", progPhoto, Options{Width: 200, Height: 150}},
+		{"progressive 4:2:0 photo at full size", progPhoto, Options{Reencode: true}},
+		{"CMYK photo at 1/2", cmykPhoto, Options{Width: 400}},
+		{"progressive CMYK photo at 1/4", progCMYK, Options{Width: 200}},
 		{"4:2:0 JPEG at full size", photo, Options{Reencode: true}},
 		{"JPEG turned by EXIF, letterboxed, grey", withEXIFOrientation(photo, 6, false), Options{Width: 500, Height: 500, Grayscale: true}},
 		{"16-bit RGBA PNG", pngBomb(t, bombs.PNG{Width: 800, Height: 600, Depth: 16, ColorType: 6}), Options{}},

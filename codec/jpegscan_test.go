@@ -346,12 +346,12 @@ var (
 func TestGeneratedVariantsMatchFullDecodeShrunk(t *testing.T) {
 	samplings := map[string][]jpegw.Component{
 		"444": ycc444, "420": ycc420,
-		"422":  {{H: 2, V: 1}, {H: 1, V: 1, Tq: 1}, {H: 1, V: 1, Tq: 1}},
-		"440":  {{H: 1, V: 2}, {H: 1, V: 1, Tq: 1}, {H: 1, V: 1, Tq: 1}},
-		"411":  {{H: 4, V: 1}, {H: 1, V: 1, Tq: 1}, {H: 1, V: 1, Tq: 1}},
-		"410":  {{H: 4, V: 2}, {H: 1, V: 1, Tq: 1}, {H: 1, V: 1, Tq: 1}},
-		"grey": {{H: 1, V: 1}},
-		"cmyk": cmyk,
+		"422":      {{H: 2, V: 1}, {H: 1, V: 1, Tq: 1}, {H: 1, V: 1, Tq: 1}},
+		"440":      {{H: 1, V: 2}, {H: 1, V: 1, Tq: 1}, {H: 1, V: 1, Tq: 1}},
+		"411":      {{H: 4, V: 1}, {H: 1, V: 1, Tq: 1}, {H: 1, V: 1, Tq: 1}},
+		"410":      {{H: 4, V: 2}, {H: 1, V: 1, Tq: 1}, {H: 1, V: 1, Tq: 1}},
+		"grey":     {{H: 1, V: 1}},
+		"cmyk":     cmyk,
 		"cmyk 2x2": {{H: 2, V: 2}, {H: 1, V: 1}, {H: 1, V: 1}, {H: 2, V: 2}},
 	}
 	sizes := []image.Point{{1, 1}, {33, 17}, {97, 61}, {61, 97}}

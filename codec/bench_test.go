@@ -3,44 +3,101 @@ package codec
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"sync"
 	"testing"
+
+	"imagebeam/codec/internal/jpegw"
+	"imagebeam/codec/internal/testimg"
 )
 
 var (
-	bigJPEGOnce sync.Once
-	bigJPEG     []byte
+	bigJPEGOnce               sync.Once
+	bigJPEG, bigProg, bigCMYK []byte
+	bigProgOnce, bigCMYKOnce  sync.Once
+	bigPhotoOnce              sync.Once
+	bigPhoto                  *image.RGBA
 )
 
-// photo24MP is a 6000×4000 q92 JPEG (about 8.7 MB), made once per test
-// binary: a 1200×800 photo() tiled 5×5 (rows mirrored every other tile).
+// photo24MPImage is a 6000×4000 photo: a 1200×800 photo() tiled 5×5.
+func photo24MPImage() *image.RGBA {
+	bigPhotoOnce.Do(func() { bigPhoto = testimg.Tiled(photo(1200, 800, 1), 6000, 4000) })
+	return bigPhoto
+}
+
+// photo24MP is photo24MPImage as a q92 baseline 4:2:0 JPEG (about 8.7 MB)
+// from image/jpeg, made once per test binary.
 func photo24MP(b testing.TB) []byte {
-	bigJPEGOnce.Do(func() {
-		tile := photo(1200, 800, 1)
-		img := image.NewRGBA(image.Rect(0, 0, 6000, 4000))
-		for y := 0; y < 4000; y++ {
-			ty := y % 800
-			if (y/800)%2 == 1 {
-				ty = 799 - ty
-			}
-			src := tile.Pix[ty*tile.Stride : ty*tile.Stride+tile.Stride]
-			row := img.Pix[y*img.Stride : y*img.Stride+img.Stride]
-			for tx := 0; tx < 5; tx++ {
-				copy(row[tx*tile.Stride:], src)
-			}
-		}
-		bigJPEG = encodeStdJPEG(b, img, 92)
-	})
+	bigJPEGOnce.Do(func() { bigJPEG = encodeStdJPEG(b, photo24MPImage(), 92) })
 	return bigJPEG
 }
 
+// photo24MPProgressive is the same photo as jpegtran -progressive writes
+// it (4:2:0, libjpeg's script), from jpegw.
+func photo24MPProgressive(b testing.TB) []byte {
+	bigProgOnce.Do(func() {
+		bigProg = jpegwFile(b, photo24MPImage(), jpegw.Options{Quality: 92, Comps: ycc420, Adobe: -1, Scans: jpegw.SimpleProgression(3)})
+	})
+	return bigProg
+}
+
+// photo24MPCMYK is the same photo as an Adobe CMYK JPEG (4:4:4:4,
+// baseline, the kind print workflows write), from jpegw.
+func photo24MPCMYK(b testing.TB) []byte {
+	bigCMYKOnce.Do(func() { bigCMYK = jpegwFile(b, photo24MPImage(), jpegw.Options{Quality: 92, Comps: cmyk, Adobe: 0}) })
+	return bigCMYK
+}
+
+// photoKinds are the three kinds of 24 MP photo the benchmarks compare.
+var photoKinds = []struct {
+	name string
+	data func(testing.TB) []byte
+}{
+	{"baseline", photo24MP},
+	{"progressive", photo24MPProgressive},
+	{"CMYK", photo24MPCMYK},
+}
+
 func BenchmarkConvert24MPJPEGCover800x480(b *testing.B) {
-	data := photo24MP(b)
-	b.Logf("input %d bytes", len(data))
-	b.SetBytes(int64(len(data)))
-	benchConvert(b, data, Options{Width: 800, Height: 480, Fit: FitCover, Quality: 85})
+	for _, k := range photoKinds {
+		b.Run(k.name, func(b *testing.B) {
+			data := k.data(b)
+			b.Logf("input %d bytes", len(data))
+			b.SetBytes(int64(len(data)))
+			benchConvert(b, data, Options{Width: 800, Height: 480, Fit: FitCover, Quality: 85})
+		})
+	}
+}
+
+// BenchmarkPreview24MP is what the window does when a photo is dropped
+// (gui/preview.go): Load from a file with the device's options as the
+// target and the window's budget, Encode for the device, Render the
+// source thumbnail. A progressive or CMYK photo should appear as fast as a
+// baseline one.
+func BenchmarkPreview24MP(b *testing.B) {
+	opts := Options{Width: 800, Height: 480, Fit: FitCover, Quality: 85}
+	for _, k := range photoKinds {
+		b.Run(k.name, func(b *testing.B) {
+			path := writeTemp(b, "photo.jpg", k.data(b))
+			budget := NewBudget(1<<30, "")
+			ctx := context.Background()
+			b.ResetTimer()
+			for b.Loop() {
+				im, err := Load(ctx, path, LoadOptions{Target: &opts, Budget: budget})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := im.Encode(ctx, opts); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := im.Render(ctx, Options{Width: 640}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 // benchConvert times the whole pipeline, decode included, as convert runs it.
@@ -117,18 +174,41 @@ func BenchmarkReencodeNewSize(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeScaled24MP is the JPEG decoder alone at 1/4.
+// BenchmarkDecodeScaled24MP is the JPEG decoders alone at 1/4 (what an
+// 800×480 cover needs) and 1/8.
 func BenchmarkDecodeScaled24MP(b *testing.B) {
-	data := photo24MP(b)
-	h, err := parseJPEGHeader(data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := decodeScaled(context.Background(), h, data, 4); err != nil {
-			b.Fatal(err)
+	for _, k := range photoKinds {
+		for _, s := range []int{4, 8} {
+			b.Run(fmt.Sprintf("%s/1:%d", k.name, s), func(b *testing.B) {
+				data := k.data(b)
+				h, err := parseJPEGHeader(data)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(data)))
+				b.ResetTimer()
+				for b.Loop() {
+					if _, err := decodeScaled(context.Background(), h, data, s); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
+	}
+}
+
+// BenchmarkDecodeStd24MP is image/jpeg at full size, what progressive and
+// CMYK photos took before the scaled decoders read them.
+func BenchmarkDecodeStd24MP(b *testing.B) {
+	for _, k := range photoKinds[1:] {
+		b.Run(k.name, func(b *testing.B) {
+			data := k.data(b)
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := decodeStd(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -6,39 +6,13 @@ import (
 	"image/color"
 	"image/jpeg"
 	"math"
-	"math/rand/v2"
 	"testing"
+
+	"imagebeam/codec/internal/testimg"
 )
 
-// photo returns a w×h opaque image that compresses like a photograph:
-// smooth colour gradients, edges, fine texture and sensor-like noise.
-func photo(w, h int, seed uint64) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	rng := rand.New(rand.NewPCG(seed, 7))
-	for y := 0; y < h; y++ {
-		fy := float64(y) / float64(h)
-		row := img.Pix[y*img.Stride:]
-		for x := 0; x < w; x++ {
-			fx := float64(x) / float64(w)
-			tex := 18 * math.Sin(float64(x)*0.21+3*math.Sin(float64(y)*0.05)) * math.Cos(float64(y)*0.17)
-			n := rng.NormFloat64() * 6
-			edge := 0.0
-			if (x/97+y/89)%3 == 0 {
-				edge = 40
-			}
-			r := 40 + 170*fx + tex + n + edge
-			g := 60 + 120*fy + 0.5*tex + n
-			b := 200 - 150*fx*fy + n - edge/2
-			row[4*x] = clamp8(r)
-			row[4*x+1] = clamp8(g)
-			row[4*x+2] = clamp8(b)
-			row[4*x+3] = 255
-		}
-	}
-	return img
-}
-
-func clamp8(v float64) uint8 { return uint8(math.Max(0, math.Min(255, math.Round(v)))) }
+// photo returns a w×h opaque image that compresses like a photograph.
+func photo(w, h int, seed uint64) *image.RGBA { return testimg.Photo(w, h, seed) }
 
 // encodeStdJPEG encodes with image/jpeg (baseline, 4:2:0 for colour).
 func encodeStdJPEG(t testing.TB, img image.Image, q int) []byte {

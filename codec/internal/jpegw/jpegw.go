@@ -74,18 +74,34 @@ func SimpleProgression(n int) []Scan {
 	return s
 }
 
-// YCbCr returns img's Y, Cb and Cr planes at full size.
-func YCbCr(img image.Image) [][]byte {
+// rgb calls f with each pixel's 8-bit red, green and blue, row by row.
+func rgb(img image.Image, f func(i int, r, g, b uint32)) {
 	b := img.Bounds()
-	p := [][]byte{make([]byte, b.Dx()*b.Dy()), make([]byte, b.Dx()*b.Dy()), make([]byte, b.Dx()*b.Dy())}
 	i := 0
 	for y := b.Min.Y; y < b.Max.Y; y++ {
+		if m, ok := img.(*image.RGBA); ok { // opaque in every use here
+			row := m.Pix[m.PixOffset(b.Min.X, y):m.PixOffset(b.Max.X, y)]
+			for x := 0; x < len(row); x += 4 {
+				f(i, uint32(row[x]), uint32(row[x+1]), uint32(row[x+2]))
+				i++
+			}
+			continue
+		}
 		for x := b.Min.X; x < b.Max.X; x++ {
 			r, g, bb, _ := img.At(x, y).RGBA()
-			p[0][i], p[1][i], p[2][i] = color.RGBToYCbCr(uint8(r>>8), uint8(g>>8), uint8(bb>>8))
+			f(i, r>>8, g>>8, bb>>8)
 			i++
 		}
 	}
+}
+
+// YCbCr returns img's Y, Cb and Cr planes at full size.
+func YCbCr(img image.Image) [][]byte {
+	n := img.Bounds().Dx() * img.Bounds().Dy()
+	p := [][]byte{make([]byte, n), make([]byte, n), make([]byte, n)}
+	rgb(img, func(i int, r, g, b uint32) {
+		p[0][i], p[1][i], p[2][i] = color.RGBToYCbCr(uint8(r), uint8(g), uint8(b))
+	})
 	return p
 }
 
@@ -93,23 +109,17 @@ func YCbCr(img image.Image) [][]byte {
 // (transform 0), which stores each channel inverted: a reader shows the
 // stored C times the stored K (over 255) as red, and so on.
 func AdobeCMYK(img image.Image) [][]byte {
-	b := img.Bounds()
-	n := b.Dx() * b.Dy()
+	n := img.Bounds().Dx() * img.Bounds().Dy()
 	p := [][]byte{make([]byte, n), make([]byte, n), make([]byte, n), make([]byte, n)}
-	i := 0
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bb, _ := img.At(x, y).RGBA()
-			k := max(r, g, bb) >> 8
-			p[3][i] = uint8(k)
-			if k > 0 {
-				p[0][i] = uint8((r>>8*255 + k/2) / k)
-				p[1][i] = uint8((g>>8*255 + k/2) / k)
-				p[2][i] = uint8((bb>>8*255 + k/2) / k)
-			}
-			i++
+	rgb(img, func(i int, r, g, b uint32) {
+		k := max(r, g, b)
+		p[3][i] = uint8(k)
+		if k > 0 {
+			p[0][i] = uint8((r*255 + k/2) / k)
+			p[1][i] = uint8((g*255 + k/2) / k)
+			p[2][i] = uint8((b*255 + k/2) / k)
 		}
-	}
+	})
 	return p
 }
 
@@ -226,7 +236,7 @@ func (e *encoder) transform(full []byte, c Component) comp {
 	fx, fy := e.hmax/c.H, e.vmax/c.V
 	sw, sh := (e.width+fx-1)/fx, (e.height+fy-1)/fy
 	cc := comp{Component: c, bw: mcusX * c.H, bh: mcusY * c.V, cw: (sw + 7) / 8, ch: (sh + 7) / 8}
-	sample := make([]float64, sw*sh)
+	sample := make([]float32, sw*sh) // float32: a 100 MP plane in 400 MB
 	for y := range sh {
 		for x := range sw {
 			sum, n := 0, 0
@@ -236,7 +246,7 @@ func (e *encoder) transform(full []byte, c Component) comp {
 					n++
 				}
 			}
-			sample[y*sw+x] = float64(sum)/float64(n) - 128
+			sample[y*sw+x] = float32(sum)/float32(n) - 128
 		}
 	}
 	cc.coef = make([]int16, cc.bw*cc.bh*64)
@@ -247,7 +257,7 @@ func (e *encoder) transform(full []byte, c Component) comp {
 			for y := range 8 {
 				sy := min(by*8+y, sh-1)
 				for x := range 8 {
-					blk[y][x] = sample[sy*sw+min(bx*8+x, sw-1)]
+					blk[y][x] = float64(sample[sy*sw+min(bx*8+x, sw-1)])
 				}
 			}
 			for y := range 8 { // rows

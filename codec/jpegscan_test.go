@@ -165,6 +165,19 @@ func TestScaledDecodeSkipsScansOutsideItsCoefficients(t *testing.T) {
 	if want, _ := decodeScaled(context.Background(), h, data, 1); err == nil && bytes.Equal(full.Pix, want.Pix) {
 		t.Errorf("1/1 did not change with the AC scans' data: the test garbles nothing")
 	}
+	// So such a file loads for a small target, and a later Encode that
+	// needs the AC scans says the file is corrupt, as image/jpeg does,
+	// rather than showing garbage.
+	if _, err := jpeg.Decode(bytes.NewReader(garbled)); err == nil {
+		t.Fatal("image/jpeg reads the garbled file")
+	}
+	im, err := LoadBytes(context.Background(), garbled, LoadOptions{Target: &Options{Width: 20, Height: 12}})
+	if err != nil {
+		t.Fatalf("loading for a 20×12 target: %v", err)
+	}
+	if _, err := im.Encode(context.Background(), Options{Width: 200}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("encoding at 200 wide: got %v, want ErrCorrupt", err)
+	}
 }
 
 // A progressive file cut anywhere fails, as in image/jpeg, and with

@@ -29,32 +29,63 @@ type Job struct {
 	Role string
 }
 
-// Send runs a whole job: it takes the device's lock, connects, sends and
-// disconnects. Events go to events (nil for none), ending with Done or
+// Send runs a whole job on the process's shared connection to the job's
+// broker (see AcquireHub): it takes the device's lock, subscribes, sends
+// and lets go. Events go to events (nil for none), ending with Done or
 // Failed; Send never closes events.
 func Send(ctx context.Context, job Job, events chan<- Event) (Stats, error) {
-	fail := func(err error) (Stats, error) {
+	role := job.Role
+	if role == "" {
+		role = "send"
+	}
+	hub, release, err := AcquireHub(job.Broker, role)
+	if err != nil {
 		st := Stats{Bytes: len(job.Image)}
 		if events != nil {
 			events <- Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: st}
 		}
 		return st, err
 	}
-	if err := job.Device.Settings.Validate(); err != nil {
+	defer release()
+	return hub.Send(ctx, job.Device, job.Image, SendOptions{NoWait: job.NoWait}, events)
+}
+
+// SendOptions tune Hub.Send.
+type SendOptions struct {
+	// NoWait fails at once with ErrDeviceBusy when the device is busy,
+	// instead of waiting for the other transfer to end.
+	NoWait bool
+}
+
+// Send sends image to dev over the hub's connection: it takes the
+// device's lock (in this process and, through a lock file, across
+// ImageBeam processes on this computer), subscribes to the device's
+// feedback topic, runs the stop-and-wait sender and unsubscribes. Events
+// go to events (nil for none), ending with Done or Failed; Send never
+// closes events.
+func (h *Hub) Send(ctx context.Context, dev Device, image []byte, opt SendOptions, events chan<- Event) (Stats, error) {
+	fail := func(err error) (Stats, error) {
+		st := Stats{Bytes: len(image)}
+		if events != nil {
+			events <- Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: st}
+		}
+		return st, err
+	}
+	if err := dev.Settings.Validate(); err != nil {
 		return fail(err)
 	}
-	if err := CheckSize(len(job.Image), job.Device.Settings.Chunk); err != nil {
+	if err := CheckSize(len(image), dev.Settings.Chunk); err != nil {
 		return fail(err)
 	}
-	if err := CheckTopic(job.Device.ToDevice); err != nil {
+	if err := CheckTopic(dev.ToDevice); err != nil {
 		return fail(err)
 	}
-	if err := CheckTopic(job.Device.FromDevice); err != nil {
+	if err := CheckTopic(dev.FromDevice); err != nil {
 		return fail(err)
 	}
-	key := DeviceKey(job.Broker.URL, job.Device.ToDevice, job.Device.FromDevice)
+	key := DeviceKey(h.cfg.URL, dev.ToDevice, dev.FromDevice)
 	unlock, err := LockDevice(ctx, key, false)
-	if errors.Is(err, ErrDeviceBusy) && !job.NoWait {
+	if errors.Is(err, ErrDeviceBusy) && !opt.NoWait {
 		if events != nil {
 			select {
 			case events <- Waiting{Time: time.Now(), Device: key}:
@@ -67,17 +98,24 @@ func Send(ctx context.Context, job Job, events chan<- Event) (Stats, error) {
 		return fail(err)
 	}
 	defer unlock()
-
-	role := job.Role
-	if role == "" {
-		role = "send"
-	}
-	link, err := Dial(ctx, job.Broker, role, job.Device.FromDevice, job.Device.ToDevice, job.Device.QoS)
+	link, err := h.Attach(ctx, dev.FromDevice, dev.ToDevice, dev.QoS)
 	if err != nil {
 		return fail(err)
 	}
 	defer link.Close()
-	return Run(ctx, link, job.Image, job.Device.Settings, events)
+	return Run(ctx, link, image, dev.Settings, events)
+}
+
+// StartSend runs h.Send in its own goroutine. The returned channel carries
+// the transfer's events and is closed after the last one, which is always
+// Done or Failed.
+func (h *Hub) StartSend(ctx context.Context, dev Device, image []byte, opt SendOptions) <-chan Event {
+	ch := make(chan Event, 64)
+	go func() {
+		defer close(ch)
+		_, _ = h.Send(ctx, dev, image, opt, ch)
+	}()
+	return ch
 }
 
 // CheckTopic reports whether t can be published and subscribed to as one

@@ -167,15 +167,14 @@ func (s LinkState) String() string {
 
 // MQTTLink is one MQTT connection that publishes to one topic and
 // subscribes to another. The sender publishes frames to the device topic
-// and reads feedback; the simulated device does the reverse.
+// and reads feedback; the simulated device does the reverse. A Hub shares
+// one connection among many such topic pairs.
 type MQTTLink struct {
-	client   mqtt.Client
-	pub      string
-	sub      string
-	qos      byte
-	addr     string // the broker URL without its login: safe to print
-	password string // only to scrub it from a library's error text
-	in       chan []byte
+	conn connector
+	pub  string
+	sub  string
+	qos  byte
+	in   chan []byte
 
 	mu      sync.Mutex
 	state   LinkState
@@ -206,15 +205,22 @@ func Dial(ctx context.Context, cfg BrokerConfig, role, subTopic, pubTopic string
 		return nil, err
 	}
 	l := &MQTTLink{
-		pub:      pubTopic,
-		sub:      subTopic,
-		qos:      qos,
-		addr:     redact.URL(cfg.URL),
-		password: cfg.Password,
-		in:       make(chan []byte, incomingBuffer),
-		changed:  make(chan struct{}),
+		conn:    connector{addr: redact.URL(cfg.URL), password: cfg.Password},
+		pub:     pubTopic,
+		sub:     subTopic,
+		qos:     qos,
+		in:      make(chan []byte, incomingBuffer),
+		changed: make(chan struct{}),
 	}
-	if err := l.connect(ctx, l.clientOptions(cfg, tlsCfg), cfg); err != nil {
+	opts := brokerOptions(cfg, tlsCfg).
+		SetOnConnectHandler(l.onConnect).
+		SetConnectionLostHandler(l.onLost).
+		SetReconnectingHandler(func(c mqtt.Client, _ *mqtt.ClientOptions) {
+			if l.conn.current(c) {
+				l.setState(StateReconnecting, nil)
+			}
+		})
+	if err := l.conn.connect(ctx, opts, cfg); err != nil {
 		return nil, err
 	}
 	// The SUBACK arrives in onConnect's goroutine: wait for it.
@@ -225,9 +231,9 @@ func Dial(ctx context.Context, cfg BrokerConfig, role, subTopic, pubTopic string
 	return l, nil
 }
 
-// clientOptions are paho's options for cfg, reporting to the link's
-// handlers.
-func (l *MQTTLink) clientOptions(cfg BrokerConfig, tlsCfg *tls.Config) *mqtt.ClientOptions {
+// brokerOptions are paho's options for cfg, without handlers: a clean
+// session that reconnects by itself.
+func brokerOptions(cfg BrokerConfig, tlsCfg *tls.Config) *mqtt.ClientOptions {
 	opts := mqtt.NewClientOptions().
 		AddBroker(cfg.URL).
 		SetClientID(cfg.ClientID).
@@ -241,24 +247,34 @@ func (l *MQTTLink) clientOptions(cfg BrokerConfig, tlsCfg *tls.Config) *mqtt.Cli
 		SetOrderMatters(false).
 		SetAutoReconnect(true).
 		SetConnectRetry(false). // connect retries itself, so that a refused login is reported at once
-		SetMaxReconnectInterval(2 * time.Second).
-		SetOnConnectHandler(l.onConnect).
-		SetConnectionLostHandler(l.onLost).
-		SetReconnectingHandler(func(c mqtt.Client, _ *mqtt.ClientOptions) {
-			if l.current(c) {
-				l.setState(StateReconnecting, nil)
-			}
-		})
+		SetMaxReconnectInterval(2 * time.Second)
 	if tlsCfg != nil {
 		opts.SetTLSConfig(tlsCfg)
 	}
 	return opts
 }
 
+// connector is the connection half that MQTTLink and Hub share: it makes
+// connection attempts and knows which paho client is the current one.
+type connector struct {
+	addr     string // the broker URL without its login: safe to print
+	password string // only to scrub it from a library's error text
+
+	mu     sync.Mutex
+	client mqtt.Client
+}
+
+// get returns the current client, nil before the first connection.
+func (c *connector) get() mqtt.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.client
+}
+
 // connect makes connection attempts until one is accepted, the broker
 // refuses the login, ctx ends or cfg.ConnectWait has passed; without
 // ConnectWait it makes one.
-func (l *MQTTLink) connect(ctx context.Context, opts *mqtt.ClientOptions, cfg BrokerConfig) error {
+func (c *connector) connect(ctx context.Context, opts *mqtt.ClientOptions, cfg BrokerConfig) error {
 	var deadline <-chan time.Time
 	if cfg.ConnectWait > 0 {
 		t := time.NewTimer(cfg.ConnectWait)
@@ -266,7 +282,7 @@ func (l *MQTTLink) connect(ctx context.Context, opts *mqtt.ClientOptions, cfg Br
 		deadline = t.C
 	}
 	for {
-		err := l.connectOnce(ctx, opts, cfg.ConnectTimeout)
+		err := c.connectOnce(ctx, opts, cfg.ConnectTimeout)
 		if err == nil {
 			return nil
 		}
@@ -277,7 +293,7 @@ func (l *MQTTLink) connect(ctx context.Context, opts *mqtt.ClientOptions, cfg Br
 		select {
 		case <-ctx.Done():
 			retry.Stop()
-			return fmt.Errorf("%w while connecting to %s", ErrCanceled, l.addr)
+			return fmt.Errorf("%w while connecting to %s", ErrCanceled, c.addr)
 		case <-deadline:
 			retry.Stop()
 			return err
@@ -288,83 +304,88 @@ func (l *MQTTLink) connect(ctx context.Context, opts *mqtt.ClientOptions, cfg Br
 
 // connectOnce makes one connection attempt with a client of its own, so
 // that an attempt given up on can never come back to life: its client stops
-// being the link's (its handlers are ignored from then on) and is told to
-// disconnect, which paho does once the attempt has finished, also when the
-// broker accepts it after all.
-func (l *MQTTLink) connectOnce(ctx context.Context, opts *mqtt.ClientOptions, timeout time.Duration) error {
+// being the current one (its handlers are ignored from then on) and is told
+// to disconnect, which paho does once the attempt has finished, also when
+// the broker accepts it after all.
+func (c *connector) connectOnce(ctx context.Context, opts *mqtt.ClientOptions, timeout time.Duration) error {
 	client := mqtt.NewClient(opts)
-	l.mu.Lock()
-	l.client = client // before Connect: onConnect may run before tok.Done
-	l.mu.Unlock()
+	c.mu.Lock()
+	c.client = client // before Connect: onConnect may run before tok.Done
+	c.mu.Unlock()
 	tok := client.Connect()
 	t := time.NewTimer(timeout + time.Second)
 	defer t.Stop()
 	abandon := func() {
-		l.mu.Lock()
-		if l.client == client {
-			l.client = nil
+		c.mu.Lock()
+		if c.client == client {
+			c.client = nil
 		}
-		l.mu.Unlock()
+		c.mu.Unlock()
 		client.Disconnect(0)
 	}
 	select {
 	case <-tok.Done():
 	case <-ctx.Done():
 		abandon()
-		return fmt.Errorf("%w while connecting to %s", ErrCanceled, l.addr)
+		return fmt.Errorf("%w while connecting to %s", ErrCanceled, c.addr)
 	case <-t.C:
 		abandon()
-		return fmt.Errorf("%w: %s did not answer within %s", ErrBrokerUnreachable, l.addr, timeout)
+		return fmt.Errorf("%w: %s did not answer within %s", ErrBrokerUnreachable, c.addr, timeout)
 	}
 	err := tok.Error()
 	if err == nil {
 		return nil
 	}
+	c.mu.Lock()
+	if c.client == client {
+		c.client = nil
+	}
+	c.mu.Unlock()
 	switch {
 	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword):
-		return fmt.Errorf("%w: %s rejected the username or password", ErrNotAuthorized, l.addr)
+		return fmt.Errorf("%w: %s rejected the username or password", ErrNotAuthorized, c.addr)
 	case errors.Is(err, packets.ErrorRefusedNotAuthorised):
-		return fmt.Errorf("%w: %s says this client is not authorised", ErrNotAuthorized, l.addr)
+		return fmt.Errorf("%w: %s says this client is not authorised", ErrNotAuthorized, c.addr)
 	case errors.Is(err, packets.ErrorRefusedIDRejected):
-		return fmt.Errorf("%w: %s rejected the client ID", ErrNotAuthorized, l.addr)
+		return fmt.Errorf("%w: %s rejected the client ID", ErrNotAuthorized, c.addr)
 	case errors.Is(err, packets.ErrorRefusedBadProtocolVersion):
-		return fmt.Errorf("%w: %s does not speak MQTT 3.1.1", ErrNotAuthorized, l.addr)
+		return fmt.Errorf("%w: %s does not speak MQTT 3.1.1", ErrNotAuthorized, c.addr)
 	}
-	return fmt.Errorf("%w: %s: %s", ErrBrokerUnreachable, l.addr, l.scrub(err))
+	return fmt.Errorf("%w: %s: %s", ErrBrokerUnreachable, c.addr, c.scrub(err))
 }
 
 // scrub is err's text without the password, in case a library quoted it.
-func (l *MQTTLink) scrub(err error) string {
-	return redact.Secrets(redact.URL(err.Error()), l.password)
+func (c *connector) scrub(err error) string {
+	return redact.Secrets(redact.URL(err.Error()), c.password)
 }
 
-// current reports whether c is the link's client, not one from an attempt
-// Dial gave up on (whose handlers may still run once).
-func (l *MQTTLink) current(c mqtt.Client) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return c == l.client
+// current reports whether cl is the current client, not one from an
+// attempt given up on (whose handlers may still run once).
+func (c *connector) current(cl mqtt.Client) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return cl == c.client
 }
 
 // onConnect runs in its own goroutine after every (re)connection.
 func (l *MQTTLink) onConnect(c mqtt.Client) {
-	if !l.current(c) {
+	if !l.conn.current(c) {
 		return
 	}
 	tok := c.Subscribe(l.sub, l.qos, l.onMessage)
 	if !tok.WaitTimeout(10 * time.Second) {
-		l.setState(StateReconnecting, fmt.Errorf("transfer: no SUBACK for %q from %s", l.sub, l.addr))
+		l.setState(StateReconnecting, fmt.Errorf("transfer: no SUBACK for %q from %s", l.sub, l.conn.addr))
 		return
 	}
 	if err := tok.Error(); err != nil {
 		// The connection went away under the SUBSCRIBE: paho reconnects.
-		l.setState(StateReconnecting, fmt.Errorf("transfer: subscribing to %q on %s failed: %s", l.sub, l.addr, l.scrub(err)))
+		l.setState(StateReconnecting, fmt.Errorf("transfer: subscribing to %q on %s failed: %s", l.sub, l.conn.addr, l.conn.scrub(err)))
 		return
 	}
 	if st, ok := tok.(*mqtt.SubscribeToken); ok {
 		for _, code := range st.Result() {
 			if code >= 0x80 {
-				l.setState(StateRefused, fmt.Errorf("%w: %s refused the subscription to %q (not allowed for this login?)", ErrNotAuthorized, l.addr, l.sub))
+				l.setState(StateRefused, fmt.Errorf("%w: %s refused the subscription to %q (not allowed for this login?)", ErrNotAuthorized, l.conn.addr, l.sub))
 				return
 			}
 		}
@@ -373,10 +394,10 @@ func (l *MQTTLink) onConnect(c mqtt.Client) {
 }
 
 func (l *MQTTLink) onLost(c mqtt.Client, err error) {
-	if !l.current(c) {
+	if !l.conn.current(c) {
 		return
 	}
-	l.setState(StateReconnecting, fmt.Errorf("transfer: lost the connection to %s: %s", l.addr, l.scrub(err)))
+	l.setState(StateReconnecting, fmt.Errorf("transfer: lost the connection to %s: %s", l.conn.addr, l.conn.scrub(err)))
 }
 
 // onMessage never blocks: paho calls it from its network goroutine.
@@ -424,12 +445,12 @@ func (l *MQTTLink) WaitUp(ctx context.Context, d time.Duration) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("%w while connecting to %s", ErrCanceled, l.addr)
+			return fmt.Errorf("%w while connecting to %s", ErrCanceled, l.conn.addr)
 		case <-t.C:
 			if err != nil {
 				return fmt.Errorf("%w: %w", ErrBrokerUnreachable, err)
 			}
-			return fmt.Errorf("%w: %s did not confirm the subscription within %s", ErrBrokerUnreachable, l.addr, d)
+			return fmt.Errorf("%w: %s did not confirm the subscription within %s", ErrBrokerUnreachable, l.conn.addr, d)
 		}
 	}
 }
@@ -441,7 +462,7 @@ func (l *MQTTLink) Incoming() <-chan []byte { return l.in }
 func (l *MQTTLink) Dropped() int64 { return l.dropped.Load() }
 
 // Addr is the broker URL this link talks to.
-func (l *MQTTLink) Addr() string { return l.addr }
+func (l *MQTTLink) Addr() string { return l.conn.addr }
 
 // Publish sends payload to the link's publish topic and waits until the
 // client has handed it to the broker (QoS 0) or the broker acknowledged it
@@ -451,14 +472,15 @@ func (l *MQTTLink) Publish(ctx context.Context, payload []byte) error {
 	if s != StateUp {
 		return ErrNotConnected
 	}
-	l.mu.Lock()
-	client := l.client
-	l.mu.Unlock()
+	client := l.conn.get()
+	if client == nil {
+		return ErrNotConnected
+	}
 	tok := client.Publish(l.pub, l.qos, false, payload)
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
-			return fmt.Errorf("%w: %s", ErrPublish, l.scrub(err))
+			return fmt.Errorf("%w: %s", ErrPublish, l.conn.scrub(err))
 		}
 		return nil
 	case <-changed:
@@ -480,9 +502,8 @@ func (l *MQTTLink) Close() {
 	l.state = StateClosed
 	close(l.changed)
 	l.changed = make(chan struct{})
-	client := l.client
 	l.mu.Unlock()
-	if client != nil {
+	if client := l.conn.get(); client != nil {
 		client.Disconnect(100)
 	}
 }

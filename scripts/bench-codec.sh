@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # bench-codec.sh: time ImageMagick, vips and imagebeam side by side on the
-# same generated 24 MP photo (6000×4000 JPEG), shrinking it for an 800×480
-# device at quality 85, and print wall time, peak RSS and the ratios.
+# same generated 24 MP photo (6000×4000) as a baseline, a progressive and a
+# CMYK JPEG, shrinking each for an 800×480 device at quality 85, and print
+# wall time, peak RSS and the ratios; then the peak RSS of vips and
+# imagebeam on a 10000×10000 progressive JPEG.
 #
 #   scripts/bench-codec.sh            # 5 rounds, best wall time kept
 #   RUNS=10 scripts/bench-codec.sh
-#   IMAGEBEAM=/path/to/imagebeam scripts/bench-codec.sh
+#   IMAGEBEAM=./imagebeam scripts/bench-codec.sh   # time a built CLI instead
 #
-# imagebeam is run as `$IMAGEBEAM convert IN OUT --width 800 --height 480
-# --fit cover --quality 85`. IMAGEBEAM defaults to ./imagebeam when that
-# binary exists and its convert command works; otherwise the script builds
-# codec/internal/cmd/benchconvert, a few lines that call codec.Convert
-# exactly as the CLI does, and times that.
+# The photos come from `go run ./codec/internal/cmd/gentestdata -big DIR`
+# (pure Go, about a minute and 1.5 GB once). imagebeam is run as
+# `$IMAGEBEAM convert IN OUT --width 800 --height 480 --fit cover --quality
+# 85`. Without IMAGEBEAM the script builds codec/internal/cmd/benchconvert
+# from the work tree, a few lines that call codec.Convert exactly as the
+# CLI does (the same 2 GiB budget), and times that: a ./imagebeam left from
+# an earlier build would time old code.
 #
 # Installs libvips-tools, imagemagick and time with apt-get when missing
 # (as root, or through sudo).
@@ -39,21 +43,13 @@ if command -v magick >/dev/null; then IMCONVERT=(magick); else IMCONVERT=(/usr/b
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-photo=$work/photo-24mp.jpg
 
-echo "generating a 6000×4000 test photo…" >&2
-# A plasma (colour gradients) upscaled and given sensor-like noise: it
-# compresses like a phone photo (about 10 MB at quality 92).
-"${IMCONVERT[@]}" -seed 7 -size 1500x1000 plasma:fractal -resize '6000x4000!' \
-	-attenuate 0.7 +noise Gaussian -sampling-factor 4:2:0 -quality 92 "$photo"
+echo "generating the test photos (gentestdata -big)…" >&2
+go run ./codec/internal/cmd/gentestdata -big "$work"
+kinds=(baseline progressive cmyk)
 
 bin=${IMAGEBEAM:-}
-if [ -z "$bin" ] && [ -x ./imagebeam ] &&
-	./imagebeam convert "$photo" "$work/probe.jpg" --width 80 --height 48 --fit cover --quality 85 >/dev/null 2>&1; then
-	bin=./imagebeam
-fi
 if [ -z "$bin" ]; then
-	echo "no imagebeam binary with a convert command: building codec/internal/cmd/benchconvert" >&2
 	go build -o "$work/benchconvert" ./codec/internal/cmd/benchconvert
 	bin=$work/benchconvert
 fi
@@ -67,32 +63,54 @@ run1() {
 		cat "$work/err" >&2
 		exit 1
 	}
-	cat "$work/time" >>"$work/$name"
+	cat "$work/time" >>"$work/$name.t"
 }
 # best NAME: the lowest wall time and the highest peak RSS of NAME's runs.
-best() { awk 'NR==1||$1<w{w=$1} $2>k{k=$2} END{print w, k}' "$work/$1"; }
+best() { awk 'NR==1||$1<w{w=$1} $2>k{k=$2} END{print w, k}' "$work/$1.t"; }
 
-# Rounds interleave the three tools, so a load that comes and goes on a
-# shared machine hits them alike.
+# Rounds interleave the tools and the kinds, so a load that comes and
+# goes on a shared machine hits them alike.
 for _ in $(seq "$RUNS"); do
-	run1 im "${IMCONVERT[@]}" "$photo" -auto-orient -resize 800x480 -quality 85 "$work/im.jpg"
-	run1 vips vips thumbnail "$photo" "$work/vips.jpg[Q=85]" 800 --height 480 --crop centre
-	run1 ib "$bin" convert "$photo" "$work/imagebeam.jpg" --width 800 --height 480 --fit cover --quality 85
+	for k in "${kinds[@]}"; do
+		in=$work/photo-24mp-$k.jpg
+		run1 "im-$k" "${IMCONVERT[@]}" "$in" -auto-orient -resize 800x480 -quality 85 "$work/im-$k.jpg"
+		run1 "vips-$k" vips thumbnail "$in" "$work/vips-$k.jpg[Q=85]" 800 --height 480 --crop centre
+		run1 "ib-$k" "$bin" convert "$in" "$work/ib-$k.jpg" --width 800 --height 480 --fit cover --quality 85
+	done
 done
-read -r im_s im_kb < <(best im)
-read -r vips_s vips_kb < <(best vips)
-read -r ib_s ib_kb < <(best ib)
+# The 10000×10000 progressive photo, for memory: once each.
+big=$work/progressive-10000.jpg
+run1 vips-big vips thumbnail "$big" "$work/vips-big.jpg[Q=85]" 800 --height 480 --crop centre
+run1 ib-big "$bin" convert "$big" "$work/ib-big.jpg" --width 800 --height 480 --fit cover --quality 85
 
 size() { stat -c %s "$1"; }
 mb() { awk -v k="$1" 'BEGIN{printf "%.1f", k/1024}'; }
-echo
-echo "input: $(identify -format '%wx%h' "$photo" 2>/dev/null || echo 6000x4000) JPEG, $(size "$photo") bytes; best of $RUNS runs; $(nproc) cores"
-printf '%-34s %8s %9s %9s\n' tool "wall s" "peak MB" "out bytes"
-printf '%-34s %8.2f %9s %9d\n' "ImageMagick convert -resize" "$im_s" "$(mb "$im_kb")" "$(size "$work/im.jpg")"
-printf '%-34s %8.2f %9s %9d\n' "vips thumbnail --crop centre" "$vips_s" "$(mb "$vips_kb")" "$(size "$work/vips.jpg")"
-printf '%-34s %8.2f %9s %9d\n' "imagebeam convert --fit cover" "$ib_s" "$(mb "$ib_kb")" "$(size "$work/imagebeam.jpg")"
-echo
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print "n/a" }'; }
-echo "imagebeam / vips:        time $(ratio "$ib_s" "$vips_s")×, peak memory $(ratio "$ib_kb" "$vips_kb")×"
-echo "imagebeam / ImageMagick: time $(ratio "$ib_s" "$im_s")×, peak memory $(ratio "$ib_kb" "$im_kb")×"
-echo "imagebeam: $("$bin" convert "$photo" "$work/imagebeam.jpg" --width 800 --height 480 --fit cover --quality 85)"
+echo
+echo "best wall time of $RUNS runs (the 10000×10000 row: one run); $(nproc) cores"
+printf '%-42s %-30s %8s %9s %9s\n' input tool "wall s" "peak MB" "out bytes"
+row() { # row INPUT TOOL NAME OUT
+	local s kb
+	read -r s kb < <(best "$3")
+	printf '%-42s %-30s %8.2f %9s %9d\n' "$1" "$2" "$s" "$(mb "$kb")" "$(size "$4")"
+}
+for k in "${kinds[@]}"; do
+	in="24 MP $k, $(size "$work/photo-24mp-$k.jpg") bytes"
+	row "$in" "ImageMagick convert -resize" "im-$k" "$work/im-$k.jpg"
+	row "" "vips thumbnail --crop centre" "vips-$k" "$work/vips-$k.jpg"
+	row "" "imagebeam convert --fit cover" "ib-$k" "$work/ib-$k.jpg"
+done
+in="10000×10000 progressive, $(size "$big") bytes"
+row "$in" "vips thumbnail --crop centre" vips-big "$work/vips-big.jpg"
+row "" "imagebeam convert --fit cover" ib-big "$work/ib-big.jpg"
+echo
+for k in "${kinds[@]}" big; do
+	read -r ib_s ib_kb < <(best "ib-$k")
+	read -r vips_s vips_kb < <(best "vips-$k")
+	echo "imagebeam / vips, $k: time $(ratio "$ib_s" "$vips_s")×, peak memory $(ratio "$ib_kb" "$vips_kb")×"
+done
+for k in "${kinds[@]}"; do
+	read -r ib_s ib_kb < <(best "ib-$k")
+	read -r im_s im_kb < <(best "im-$k")
+	echo "imagebeam / ImageMagick, $k: time $(ratio "$ib_s" "$im_s")×, peak memory $(ratio "$ib_kb" "$im_kb")×"
+done

@@ -4,7 +4,9 @@
 //	benchconvert [convert] IN OUT [--width W --height H --fit MODE --quality Q
 //	    --max-bytes N --rotate DEG --grayscale --upscale]
 //
-// It prints the one-line summary and exits 2 on bad input, like the CLI.
+// It prints the one-line summary and exits 2 on bad input, like the CLI,
+// and like the CLI's default --max-memory 2GiB it converts within a 2 GiB
+// budget, with the garbage collector's soft limit 64 MiB above it.
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"imagebeam/codec"
@@ -53,7 +56,9 @@ func run(args []string) int {
 		return 2
 	}
 	o.Fit = f
-	res, err := codec.Convert(context.Background(), pos[0], codec.LoadOptions{}, o)
+	const budget = 2 << 30
+	debug.SetMemoryLimit(budget + 64<<20)
+	res, err := codec.Convert(context.Background(), pos[0], codec.LoadOptions{Budget: codec.NewBudget(budget, "--max-memory")}, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

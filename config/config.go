@@ -31,6 +31,8 @@ type Settings struct {
 	Version int      `json:"version"`
 	Broker  Broker   `json:"broker"`
 	Devices []Device `json:"devices"`
+	// Groups name sets of saved devices (see Group).
+	Groups []Group `json:"groups,omitempty"`
 	// Fetch opens or closes address ranges for image URLs (see
 	// codec.FetchPolicy); empty keeps the default policy.
 	Fetch Fetch `json:"fetch,omitzero"`
@@ -274,6 +276,9 @@ func (s *Settings) Validate() error {
 		if index(s.Devices[:i], d.Name) >= 0 {
 			return fmt.Errorf("%w: two devices are named %q", ErrSettings, d.Name)
 		}
+	}
+	if err := s.validateGroups(); err != nil {
+		return err
 	}
 	if _, err := s.Fetch.Policy(nil, nil); err != nil {
 		return fmt.Errorf("%w: fetch: %w", ErrSettings, err)

@@ -410,3 +410,37 @@ func TestGeneratedVariantsMatchFullDecodeShrunk(t *testing.T) {
 		}
 	}
 }
+
+// jpegw quantises a picture the same way whatever the scans, so its
+// progressive and baseline files of one photo hold the same coefficients.
+// Big enough that scans overlap on two cores (each takes milliseconds), the
+// progressive file must still decode to exactly the baseline's pixels:
+// a later scan never ran ahead of the one it follows.
+func TestConcurrentScansDecodeLikeOneAtATime(t *testing.T) {
+	img := photo(1280, 960, 11)
+	for _, comps := range [][]jpegw.Component{ycc420, ycc444} {
+		base := jpegwFile(t, img, jpegw.Options{Quality: 95, Comps: comps, Adobe: -1})
+		prog := jpegwFile(t, img, jpegw.Options{Quality: 95, Comps: comps, Adobe: -1, Scans: jpegw.SimpleProgression(3)})
+		hb, err := parseJPEGHeader(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hp, err := parseJPEGHeader(prog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := decodeScaled(context.Background(), hb, base, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			got, err := decodeScaled(context.Background(), hp, prog, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Pix, want.Pix) {
+				t.Fatalf("%d:%d progressive differs from baseline (PSNR %.1f dB)", comps[0].H, comps[0].V, psnr(t, got, want))
+			}
+		}
+	}
+}

@@ -426,21 +426,7 @@ func idctRow(r *mcuRow, planes []plane) (err error) {
 		}
 	}()
 	for i, ref := range r.refs {
-		blk := (*[64]int32)(r.coef[64*i : 64*i+64])
-		p := &planes[ref.comp]
-		off := ref.by*p.ny*p.stride + ref.bx*p.nx
-		if ref.rows == 0 {
-			v := clampByte(float32(blk[0])/8 + 128.5)
-			for y := 0; y < p.ny; y++ {
-				row := p.pix[off+y*p.stride : off+y*p.stride+p.nx]
-				for x := range row {
-					row[x] = v
-				}
-			}
-			blk[0] = 0
-			continue
-		}
-		idctScaled(blk, ref.rows, &scaledBasis[8/p.nx], p.nx, &scaledBasis[8/p.ny], p.ny, p.pix[off:], p.stride)
+		idctBlock((*[64]int32)(r.coef[64*i:64*i+64]), ref.rows, &planes[ref.comp], ref.bx, ref.by)
 	}
 	return nil
 }

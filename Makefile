@@ -1,14 +1,6 @@
 # ImageBeam. `make run` and `make test` install what they need (Debian/Ubuntu).
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
-# Fyne logs "Error parsing user locale C" when the locale is C (LANG unset,
-# C or C.UTF-8, as on build machines). LANGUAGE only names the language of
-# messages, so setting it changes nothing else.
-ifeq ($(filter-out C POSIX C.UTF-8 C.utf8,$(LANG)),)
-export LANG := C.UTF-8
-export LANGUAGE ?= en
-endif
-
 VERSION := $(shell sed -n 's/^Version *= *"\(.*\)"/\1/p' FyneApp.toml)
 COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 DATE    := $(shell git log -1 --format=%cs 2>/dev/null || date -u +%F)
@@ -39,6 +31,9 @@ test: check-go
 	scripts/deps.sh gui test
 	$(MAKE) lint
 	go test -race -tags $(TAGS) -count=1 $(RACE_PKGS)
+	# main's test runs the whole binary (with GLFW) without the race
+	# detector; -trimpath shares its compiled packages with make build.
+	go test -trimpath -tags $(TAGS) -count=1 .
 
 # The window's markup masters must not depend on the machine's fonts: CI runs
 # the window's tests again with every system font folder hidden behind an

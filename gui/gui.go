@@ -30,6 +30,7 @@ import (
 	"imagebeam/config"
 	"imagebeam/internal/buildinfo"
 	"imagebeam/internal/human"
+	_ "imagebeam/internal/posixlocale" // before Fyne's lang reads the locale: see its comment
 	"imagebeam/internal/wait"
 	"imagebeam/simdevice"
 )

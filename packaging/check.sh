@@ -16,7 +16,7 @@
 # skipped. Leaves nothing behind but what apt-get -f install added.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export LANG=C.UTF-8 LANGUAGE=en # quiets Fyne's "Error parsing user locale C"
+export LANG=C.UTF-8 # the Debian servers' locale: no command may warn about it (internal/posixlocale)
 
 version=$(sed -n 's/^Version *= *"\(.*\)"/\1/p' FyneApp.toml)
 deb=dist/imagebeam_${version//-/\~}_amd64.deb

@@ -39,8 +39,8 @@
 # keeps the temporary folder (prefix, logs) for a look afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export LANG=C.UTF-8 LANGUAGE=en # quiets Fyne's "Error parsing user locale C"
 export PATH="$PATH:/usr/local/go/bin"
+export LANG=C.UTF-8 # UTF-8 file names for Wine; the Linux imagebeam prints no locale warning under it
 unset WINEPREFIX # only the private prefix below, never the user's
 
 t_start=${EPOCHREALTIME/./}

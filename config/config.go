@@ -36,6 +36,9 @@ type Settings struct {
 	// Fetch opens or closes address ranges for image URLs (see
 	// codec.FetchPolicy); empty keeps the default policy.
 	Fetch Fetch `json:"fetch,omitzero"`
+	// Language is the window's language, "en" or "zh_Hans"; "" follows
+	// the system's. The window reads it at start; IMAGEBEAM_LANG overrides it.
+	Language string `json:"language,omitempty"`
 }
 
 // Fetch is the URL fetch policy as the settings file writes it: CIDR

@@ -31,6 +31,9 @@ type simulateFlags struct {
 	linger            time.Duration
 	faults            simdevice.Faults
 	late              string
+	// A bench: several devices in one process.
+	devices         int
+	prefix, saveAll string
 }
 
 func (f *simulateFlags) register(fs *flag.FlagSet) {
@@ -50,6 +53,9 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.faults.Garbage, "garbage", 0, "probability `P` of a malformed answer before the real one")
 	fs.DurationVar(&f.faults.Delay, "delay", 0, "fixed `delay` before every answer")
 	fs.Uint64Var(&f.faults.Seed, "seed", 1, "random `seed` for the faults")
+	fs.IntVar(&f.devices, "devices", 0, "simulate a bench of `N` devices over one connection, on topics PREFIX/NN/to and PREFIX/NN/from (with --count: N images each)")
+	fs.StringVar(&f.prefix, "prefix", "imagebeam/bench", "topic `prefix` of the --devices bench")
+	fs.StringVar(&f.saveAll, "save-group", "", "save the --devices bench in the settings file as devices \"NAME NN\" and the group `NAME`")
 }
 
 // validate checks the faults (--late included), the QoS, the chunk size
@@ -69,6 +75,17 @@ func (f *simulateFlags) validate() error {
 	}
 	if f.chunk < 0 || f.chunk > transfer.MaxChunk {
 		return usagef("--chunk %d is not between 0 and %d", f.chunk, transfer.MaxChunk)
+	}
+	if f.devices < 0 || f.devices > maxBench {
+		return usagef("--devices %d is not between 1 and %d", f.devices, maxBench)
+	}
+	if f.saveAll != "" && f.devices == 0 {
+		return usagef("--save-group saves a bench: give --devices N too")
+	}
+	if f.devices > 0 {
+		if err := transfer.CheckTopic(f.prefix + "/0/to"); err != nil {
+			return fmt.Errorf("--prefix: %w", err)
+		}
 	}
 	for _, t := range []string{f.to, f.from} {
 		if err := transfer.CheckTopic(t); err != nil {
@@ -92,8 +109,15 @@ func runSimulate(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg := f.broker.config(setFlags(fs), settings.Broker)
+	set := setFlags(fs)
+	if f.devices > 0 && (set["to-device"] || set["from-device"]) {
+		return usagef("--devices derives each device's topics from --prefix; --to-device and --from-device name one device's")
+	}
+	cfg := f.broker.config(set, settings.Broker)
 	cfg.ConnectWait = 10 * time.Second // a broker started at the same moment
+	if f.devices > 0 {
+		return simulateBench(ctx, env, cfg, &f)
+	}
 	link, err := transfer.Dial(ctx, cfg, "simulate", f.to, f.from, byte(f.qos))
 	if err != nil {
 		return err

@@ -20,7 +20,8 @@ import (
 
 // deviceFlags are a device profile's settings as flags.
 type deviceFlags struct {
-	device                 string
+	device                 string   // the one device resolve uses
+	devices                listFlag // --device, repeatable
 	toDevice, fromDevice   string
 	name                   string
 	chunk, retries, qos    int
@@ -30,7 +31,7 @@ type deviceFlags struct {
 
 func (d *deviceFlags) register(fs *flag.FlagSet) {
 	def := config.DefaultDevice()
-	fs.StringVar(&d.device, "device", "", "saved device `NAME` from the settings file (flags below override it)")
+	fs.Var(&d.devices, "device", "saved device `NAME` from the settings file (flags below override it); repeatable")
 	fs.StringVar(&d.toDevice, "to-device", def.ToDevice, "`topic` the device listens on")
 	fs.StringVar(&d.fromDevice, "from-device", def.FromDevice, "`topic` the device answers on")
 	fs.StringVar(&d.name, "name", def.BeginName, "file `name` announced in BEGIN")
@@ -70,6 +71,9 @@ type sendFlags struct {
 	device              deviceFlags
 	image               imageFlags
 	raw, asJSON, noWait bool
+	groups              listFlag
+	all                 bool
+	parallel            int
 }
 
 func (f *sendFlags) register(fs *flag.FlagSet) {
@@ -79,6 +83,9 @@ func (f *sendFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.raw, "raw", false, "send the file's bytes unchanged, without the image pipeline")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON object per event on stdout (docs/EVENTS.md)")
 	fs.BoolVar(&f.noWait, "no-wait", false, "fail at once with \"device busy\" if another transfer is using the device")
+	fs.Var(&f.groups, "group", "send to every device of the saved group `NAME`; repeatable")
+	fs.BoolVar(&f.all, "all", false, "send to every saved device")
+	fs.IntVar(&f.parallel, "parallel", 0, "send to at most `N` devices at once (0: all at once)")
 }
 
 func runSend(ctx context.Context, env Env, args []string) error {
@@ -89,11 +96,27 @@ func runSend(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	job, err := f.job(ctx, env, setFlags(fs), pos[0])
+	if f.parallel < 0 {
+		return usagef("--parallel %d is negative; 0 sends to every device at once", f.parallel)
+	}
+	set := setFlags(fs)
+	if len(f.device.devices) > 1 || len(f.groups) > 0 || f.all {
+		return f.sendMany(ctx, env, set, pos[0])
+	}
+	if len(f.device.devices) == 1 {
+		f.device.device = f.device.devices[0]
+	}
+	job, err := f.job(ctx, env, set, pos[0])
 	if err != nil {
 		return err
 	}
-	return sendJob(ctx, env, job, f.asJSON)
+	if err := sendJob(ctx, env, job, f.asJSON); err != nil {
+		return err
+	}
+	if f.device.device != "" {
+		recordHolding(env, job.Broker.URL, job.Device, job.Image, time.Now())
+	}
+	return nil
 }
 
 // job is what send sends: the device's profile from the settings file (or

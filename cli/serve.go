@@ -104,6 +104,8 @@ func (f *serveFlags) server(env Env, set map[string]bool) (*server.Server, serve
 		Load:      codec.LoadOptions{FetchTimeout: f.fetchTimeout, MaxPixels: f.maxPixels, Budget: memoryBudget(f.maxMemory), FetchPolicy: &policy},
 		AccessLog: func(e server.AccessEntry) { logRequest(log, e) },
 		Log:       log,
+		Groups:    settings.Groups,
+		Holdings:  openHoldings(env),
 	}
 	srv, err := server.New(opts)
 	if errors.Is(err, server.ErrOptions) {
@@ -113,7 +115,7 @@ func (f *serveFlags) server(env Env, set map[string]bool) (*server.Server, serve
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
-	fs := newFlags("serve", "", "Serve the old service's endpoint GET /image?url=… (answering {\"imageData\": 1}\nonce the device acked the whole image) and the API beside it: POST /image,\nGET /devices, GET /transfers/{id} and GET /transfers/{id}/events.\nCtrl-C stops taking requests and lets queued and running transfers finish\nfor --grace, then cancels them; Ctrl-C again cancels them at once.")
+	fs := newFlags("serve", "", "Serve the old service's endpoint GET /image?url=… (answering {\"imageData\": 1}\nonce the device acked the whole image) and the API beside it: POST /image\n(device= more than once, or group=NAME, sends to several devices), GET /devices,\nGET /devices/{name}/last.jpg, GET /transfers/{id} and GET /transfers/{id}/events.\nCtrl-C stops taking requests and lets queued and running transfers finish\nfor --grace, then cancels them; Ctrl-C again cancels them at once.")
 	var f serveFlags
 	f.register(fs)
 	if _, err := parse(fs, env, args, 0); err != nil {

@@ -41,22 +41,28 @@ func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {
 }
 
 // postImage takes the image as the body or as multipart field "file":
-// POST /image[?device=NAME][&async=1].
+// POST /image[?device=NAME][&async=1]. With device= more than once or
+// group=NAME it sends to each of those devices (see postMany).
 func (s *Server) postImage(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Has("url") {
+	q := r.URL.Query()
+	if q.Has("url") {
 		writeError(w, r, http.StatusBadRequest, "POST /image takes the image itself; for a URL call GET /image?url=…")
+		return
+	}
+	if len(q["device"]) > 1 || q.Has("group") {
+		s.postMany(w, r)
 		return
 	}
 	dev, ok := s.requestDevice(w, r)
 	if !ok {
 		return
 	}
-	up, ok := s.receiveUpload(w, r, dev)
+	up, ok := s.receiveUpload(w, r, []*device{dev})
 	if !ok {
 		return
 	}
 	lo := s.opts.Load
-	j, err := s.submit(dev, "upload", up.slot, up.release, func(ctx context.Context) (*codec.Result, error) {
+	j, err := s.submit(dev, "upload", up.slots[0], up.release, func(ctx context.Context) (*codec.Result, error) {
 		return codec.ConvertBytes(ctx, up.data, lo, dev.opts)
 	})
 	if err != nil {
@@ -65,12 +71,12 @@ func (s *Server) postImage(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, j, err)
 }
 
-// receivedUpload is an image read from a request. It holds a place in its
-// device's queue and its bytes' share of the memory budget, which release
-// gives back.
+// receivedUpload is an image read from a request. It holds a place in
+// the queue of each device it goes to and its bytes' share of the memory
+// budget, which release gives back.
 type receivedUpload struct {
 	data    []byte
-	slot    *slot
+	slots   []*slot // one per device, in the order asked
 	release func()
 }
 
@@ -79,16 +85,26 @@ type receivedUpload struct {
 // and its bytes' share of the memory budget, which bounds the uploads read
 // at once. When it refuses, the request is answered (unless the client has
 // gone) and nothing is held.
-func (s *Server) receiveUpload(w http.ResponseWriter, r *http.Request, dev *device) (receivedUpload, bool) {
+func (s *Server) receiveUpload(w http.ResponseWriter, r *http.Request, devs []*device) (receivedUpload, bool) {
 	limit := s.opts.MaxBody
 	if r.ContentLength > limit {
 		refuseUpload(w, r, &http.MaxBytesError{Limit: limit})
 		return receivedUpload{}, false
 	}
-	sl, err := s.holdSlot(dev)
-	if err != nil {
-		s.answer(w, r, nil, err)
-		return receivedUpload{}, false
+	var sl []*slot
+	freeAll := func() {
+		for _, x := range sl {
+			s.free(x)
+		}
+	}
+	for _, dev := range devs {
+		x, err := s.holdSlot(dev)
+		if err != nil {
+			freeAll()
+			s.answer(w, r, nil, err)
+			return receivedUpload{}, false
+		}
+		sl = append(sl, x)
 	}
 	// A known length is read into a slice of that size; an unknown one in
 	// chunks joined at the end, which takes twice the bytes.
@@ -101,7 +117,7 @@ func (s *Server) receiveUpload(w http.ResponseWriter, r *http.Request, dev *devi
 		s.beforeUploadWait()
 	}
 	if err := s.budget.AcquireInput(r.Context(), reserve); err != nil {
-		s.free(sl)
+		freeAll()
 		if r.Context().Err() != nil {
 			info(r).gone = true
 			return receivedUpload{}, false
@@ -113,11 +129,11 @@ func (s *Server) receiveUpload(w http.ResponseWriter, r *http.Request, dev *devi
 	data, err := readUpload(w, r, size, limit)
 	if err != nil {
 		release()
-		s.free(sl)
+		freeAll()
 		refuseUpload(w, r, err)
 		return receivedUpload{}, false
 	}
-	return receivedUpload{data: data, slot: sl, release: release}, true
+	return receivedUpload{data: data, slots: sl, release: release}, true
 }
 
 // refuseUpload answers an upload that is too large or could not be read.
@@ -245,10 +261,14 @@ type deviceInfo struct {
 	Image      config.Image `json:"image"`
 	Queued     int          `json:"queued"`  // transfers waiting
 	Sending    bool         `json:"sending"` // a transfer is using the device
+	// Holds is the last image the device acknowledged whole, when one
+	// is recorded.
+	Holds *holding `json:"holds,omitempty"`
 }
 
 func (s *Server) getDevices(w http.ResponseWriter, r *http.Request) {
 	out := make([]deviceInfo, len(s.devices))
+	held := s.holdingsByKey()
 	for i, d := range s.devices {
 		waiting, sending := s.queueState(d)
 		c := d.cfg
@@ -257,12 +277,20 @@ func (s *Server) getDevices(w http.ResponseWriter, r *http.Request) {
 			Chunk: c.Chunk, Timeout: time.Duration(c.Timeout).String(), Retries: c.Retries, QoS: c.QoS,
 			Image: c.Image, Queued: waiting, Sending: sending,
 		}
+		if rec, ok := held[d.key]; ok {
+			out[i].Holds = &holding{SHA256: rec.SHA256, Bytes: rec.Bytes, Time: rec.Time, Image: "/devices/" + url.PathEscape(c.Name) + "/last.jpg"}
+		}
+	}
+	groups := s.opts.Groups
+	if groups == nil {
+		groups = []config.Group{}
 	}
 	broker := redact.URL(s.opts.Broker.URL)
 	writeJSON(w, http.StatusOK, struct {
-		Broker  string       `json:"broker"`
-		Devices []deviceInfo `json:"devices"`
-	}{broker, out})
+		Broker  string         `json:"broker"`
+		Devices []deviceInfo   `json:"devices"`
+		Groups  []config.Group `json:"groups"`
+	}{broker, out, groups})
 }
 
 func (s *Server) listTransfers(w http.ResponseWriter, r *http.Request) {

@@ -20,6 +20,7 @@ import (
 
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/holdings"
 	"imagebeam/internal/redact"
 	"imagebeam/internal/wait"
 	"imagebeam/transfer"
@@ -99,6 +100,14 @@ type Options struct {
 	// Log, when set, gets one line per failed transfer with the whole
 	// error, which a remote caller does not always get (see publicError).
 	Log *slog.Logger
+	// Groups are the groups clients may name with group=NAME on POST
+	// /image. A member that is not among Devices fails the request that
+	// names the group (404), not the server.
+	Groups []config.Group
+	// Holdings, when set, records the image each device acknowledged
+	// whole; GET /devices shows it and GET /devices/{name}/last.jpg
+	// serves it.
+	Holdings *holdings.Store
 }
 
 // AccessEntry is one request, for the access log. It never holds the
@@ -139,6 +148,11 @@ type Server struct {
 	// waiting for its memory, its body unread.
 	beforeUploadWait func()
 
+	// hub is the server's one connection to the broker, shared by every
+	// transfer; it subscribes to a device's feedback topic only while a
+	// transfer to it runs.
+	hub *transfer.Hub
+
 	mu       sync.Mutex
 	closing  bool
 	queues   map[string]*queue // by transfer.DeviceKey
@@ -178,6 +192,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Token != "" {
 		s.tokenSum = sha256.Sum256([]byte(opts.Token))
+	}
+	if s.hub, err = transfer.NewHub(opts.Broker, "serve"); err != nil {
+		return nil, err
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.handler = s.logged(s.browserGuard(s.cors(s.authorized(s.routes()))))
@@ -290,6 +307,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /image", s.getImage)
 	mux.HandleFunc("POST /image", s.postImage)
 	mux.HandleFunc("GET /devices", s.getDevices)
+	mux.HandleFunc("GET /devices/{name}/last.jpg", s.getLastImage)
+	mux.HandleFunc("GET /status", s.getStatus)
 	mux.HandleFunc("GET /transfers", s.listTransfers)
 	mux.HandleFunc("GET /transfers/{id}", s.getTransfer)
 	mux.HandleFunc("GET /transfers/{id}/events", s.streamEvents)
@@ -334,6 +353,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err != nil {
 		s.wg.Wait()
 	}
+	s.hub.Close()
 	return err
 }
 

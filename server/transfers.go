@@ -250,8 +250,14 @@ func (s *Server) run(j *job) {
 	j.tally = transfer.NewTally(len(j.image), j.dev.tr.Settings.Chunk)
 	j.mu.Unlock()
 
-	last := j.follow(transfer.StartSend(s.ctx, transfer.Job{Broker: s.opts.Broker, Device: j.dev.tr, Image: j.image, Role: "serve"}))
+	last := j.follow(s.hub.StartSend(s.ctx, j.dev.tr, j.image, transfer.SendOptions{}))
 	st, err := transfer.Outcome(last)
+	if err == nil && s.opts.Holdings != nil {
+		// Before finish: a client that sees "done" finds it in GET /devices.
+		if _, herr := s.opts.Holdings.Put(j.dev.key, j.dev.cfg.Name, j.image, last.At()); herr != nil && s.opts.Log != nil {
+			s.opts.Log.Warn("the device got the image, but it could not be recorded", "device", j.dev.cfg.Name, "error", herr)
+		}
+	}
 	s.finish(j, &st, err, last)
 }
 

@@ -183,7 +183,10 @@ func (h *Hub) connect(ctx context.Context) error {
 	if h.conn.get() != nil {
 		return nil
 	}
+	// onMessage never blocks, so paho may call it in order on its own
+	// goroutine: unordered, paho starts a goroutine for every message.
 	opts := brokerOptions(h.cfg, h.tlsCfg).
+		SetOrderMatters(true).
 		SetDefaultPublishHandler(h.onMessage).
 		SetOnConnectHandler(h.onConnect).
 		SetConnectionLostHandler(h.onLost).

@@ -247,7 +247,8 @@ func brokerOptions(cfg BrokerConfig, tlsCfg *tls.Config) *mqtt.ClientOptions {
 		SetOrderMatters(false).
 		SetAutoReconnect(true).
 		SetConnectRetry(false). // connect retries itself, so that a refused login is reported at once
-		SetMaxReconnectInterval(2 * time.Second)
+		SetMaxReconnectInterval(2 * time.Second).
+		SetCustomOpenConnectionFn(openConn)
 	if tlsCfg != nil {
 		opts.SetTLSConfig(tlsCfg)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -318,5 +319,50 @@ func TestAbandonedConnectAttemptIsClosed(t *testing.T) {
 	close(gaveUp)
 	if err := <-left; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPacketsArrivingTogetherAreEachDelivered: the connection is read
+// through a buffer, so a SUBACK and two messages that arrive in one TCP
+// segment must still come out as three packets.
+func TestPacketsArrivingTogetherAreEachDelivered(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go fakeBroker(ln, func(c net.Conn) {
+		defer c.Close()
+		_, _ = c.Write([]byte{0x20, 0x02, 0x00, 0x00}) // CONNACK
+		sub := make([]byte, 64)
+		n, err := c.Read(sub) // SUBSCRIBE: 0x82, length, packet id, …
+		if err != nil || n < 4 || sub[0] != 0x82 {
+			return
+		}
+		publish := func(payload string) []byte {
+			body := append([]byte{0x00, 0x01, 'b'}, payload...) // topic "b", QoS 0
+			return append([]byte{0x30, byte(len(body))}, body...)
+		}
+		burst := append([]byte{0x90, 0x03, sub[2], sub[3], 0x00}, publish("one")...) // SUBACK granted QoS 0
+		burst = append(burst, publish("two")...)
+		_, _ = c.Write(burst)
+		_, _ = io.Copy(io.Discard, c)
+	})
+	link, err := transfer.Dial(context.Background(), transfer.BrokerConfig{URL: "tcp://" + ln.Addr().String(), ConnectTimeout: 5 * time.Second}, "test", "b", "a", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Close()
+	got := map[string]bool{} // an MQTTLink does not keep the order
+	for range 2 {
+		select {
+		case p := <-link.Incoming():
+			got[string(p)] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %v arrived", got)
+		}
+	}
+	if !got["one"] || !got["two"] {
+		t.Fatalf("got %v, want one and two", got)
 	}
 }

@@ -1,0 +1,11 @@
+//go:build !linux
+
+package transfer
+
+import (
+	"io"
+	"net"
+)
+
+// quickAck is conn itself where TCP_QUICKACK does not exist.
+func quickAck(conn net.Conn) io.Reader { return conn }

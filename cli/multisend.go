@@ -176,12 +176,6 @@ func profileNames(targets []*target, p config.Device) string {
 	return strings.Join(names, ", ")
 }
 
-// deviceEvent is one device's event; a nil event says its transfer starts.
-type deviceEvent struct {
-	i int
-	e transfer.Event
-}
-
 // deviceResult is how one device's transfer ended.
 type deviceResult struct {
 	tally transfer.Tally
@@ -189,54 +183,52 @@ type deviceResult struct {
 }
 
 // run sends to every target, at most --parallel at once, in the targets'
-// order, and shows the events on view. A device that acknowledged the
-// whole image is recorded in the holdings store.
+// order. Each transfer's own goroutine folds its events into its tally
+// and shows them, under one lock: no goroutine in between, whose wake-up
+// for every event would cost more CPU than the event. A device that
+// acknowledged the whole image is recorded in the holdings store.
 func (f *sendFlags) run(ctx context.Context, env Env, hub *transfer.Hub, targets []*target, view multiView) []deviceResult {
 	parallel := f.parallel
 	if parallel == 0 || parallel > len(targets) {
 		parallel = len(targets)
 	}
 	store := openHoldings(env)
+	results := make([]deviceResult, len(targets))
+	for i, t := range targets {
+		results[i].tally = transfer.NewTally(len(t.image), t.dev.Settings.Chunk)
+	}
+	var mu sync.Mutex // guards results and view
 	queue := make(chan int, len(targets))
 	for i := range targets {
 		queue <- i
 	}
 	close(queue)
-	events := make(chan deviceEvent, 64)
 	var wg sync.WaitGroup
 	for range parallel {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range queue {
-				t := targets[i]
-				events <- deviceEvent{i: i}
-				var last transfer.Event
+				t, r := targets[i], &results[i]
+				mu.Lock()
+				view.show(i, &r.tally, nil)
+				mu.Unlock()
 				for e := range hub.StartSend(ctx, t.dev, t.image, transfer.SendOptions{NoWait: f.noWait}) {
-					events <- deviceEvent{i, e}
-					last = e
-				}
-				if d, ok := last.(transfer.Done); ok && store != nil {
-					putHolding(env, store, hub.URL(), t.dev, t.image, d.Time)
+					mu.Lock()
+					r.tally.Add(e)
+					if fe, ok := e.(transfer.Failed); ok {
+						r.err = fe.Err
+					}
+					view.show(i, &r.tally, e)
+					mu.Unlock()
+					if d, ok := e.(transfer.Done); ok && store != nil {
+						putHolding(env, store, hub.URL(), t.dev, t.image, d.Time)
+					}
 				}
 			}
 		}()
 	}
-	go func() { wg.Wait(); close(events) }()
-	results := make([]deviceResult, len(targets))
-	for i, t := range targets {
-		results[i].tally = transfer.NewTally(len(t.image), t.dev.Settings.Chunk)
-	}
-	for de := range events {
-		r := &results[de.i]
-		if de.e != nil {
-			r.tally.Add(de.e)
-			if f, ok := de.e.(transfer.Failed); ok {
-				r.err = f.Err
-			}
-		}
-		view.show(de.i, &r.tally, de.e)
-	}
+	wg.Wait()
 	return results
 }
 
@@ -252,7 +244,7 @@ func report(env Env, targets []*target, results []deviceResult, asJSON bool) err
 			if r.tally.Stats.RTTMedianMs > 0 {
 				rtt = fmt.Sprintf("%.2f ms", r.tally.Stats.RTTMedianMs)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d/%d\t%s\n", t.profile.Name, r.tally.Phase, human.Duration(r.tally.Stats.Duration),
+			fmt.Fprintf(tw, "%s\t%s\t%.2f s\t%d/%d/%d\t%s\n", t.profile.Name, r.tally.Phase, r.tally.Stats.Duration.Seconds(),
 				r.tally.Retries(transfer.CauseTimeout), r.tally.Retries(transfer.CauseNAK), r.tally.Retries(transfer.CauseReconnect), rtt)
 		}
 		_ = tw.Flush()
@@ -314,7 +306,7 @@ func (f *sendFlags) multiView(env Env, targets []*target) multiView {
 	}
 	switch {
 	case f.asJSON:
-		return &jsonLines{w: env.Stdout, names: names}
+		return &jsonLines{out: newLineBuffer(env.Stdout), names: names}
 	case isTerminal(env.Stderr):
 		cols := 0
 		if fd, ok := env.Stderr.(*os.File); ok {
@@ -332,7 +324,7 @@ func (f *sendFlags) multiView(env Env, targets []*target) multiView {
 // jsonLines prints each event as its docs/EVENTS.md JSON with the
 // device's name first: {"device":"Bench 3","type":"acked",…}.
 type jsonLines struct {
-	w     io.Writer
+	out   *lineBuffer
 	names []string
 }
 
@@ -350,10 +342,10 @@ func (j *jsonLines) show(i int, _ *transfer.Tally, e transfer.Event) {
 	line = append(line, name...)
 	line = append(line, ',')
 	line = append(line, b[1:]...)
-	_, _ = j.w.Write(append(line, '\n'))
+	j.out.add(append(line, '\n'), urgent(e))
 }
 
-func (j *jsonLines) finish() {}
+func (j *jsonLines) finish() { j.out.flush() }
 
 // plainLines is send's plain log, a line at a time, prefixed per device.
 type plainLines struct{ logs []*plainLog }

@@ -254,8 +254,14 @@ func isTerminal(w io.Writer) bool {
 func printer(env Env, asJSON bool) func(transfer.Tally, transfer.Event) {
 	switch {
 	case asJSON:
-		enc := json.NewEncoder(env.Stdout)
-		return func(_ transfer.Tally, e transfer.Event) { _ = enc.Encode(e) }
+		out := newLineBuffer(env.Stdout)
+		enc := json.NewEncoder(out)
+		return func(_ transfer.Tally, e transfer.Event) {
+			_ = enc.Encode(e)
+			if urgent(e) {
+				out.flush()
+			}
+		}
 	case isTerminal(env.Stderr):
 		return newProgressBar(env.Stderr).show
 	}

@@ -17,7 +17,15 @@ const AppID = "org.imagebeam.ImageBeam"
 
 // String is the one-line version: "ImageBeam 0.1.0 (commit abc1234, built 2026-11-26)".
 func String() string {
-	commit, date := Commit, Date
+	version, commit, date := Stamp()
+	return "ImageBeam " + version + " (commit " + commit + ", built " + date + ")"
+}
+
+// Stamp is the version, the commit (12 hex digits) and the build date,
+// "unknown" for what the build did not record: String's parts, for a
+// sentence of another language.
+func Stamp() (version, commit, date string) {
+	commit, date = Commit, Date
 	if commit == "" {
 		if bi, ok := debug.ReadBuildInfo(); ok {
 			for _, s := range bi.Settings {
@@ -41,5 +49,5 @@ func String() string {
 	if date == "" {
 		date = "unknown"
 	}
-	return "ImageBeam " + Version + " (commit " + commit + ", built " + date + ")"
+	return Version, commit, date
 }

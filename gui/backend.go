@@ -3,7 +3,6 @@ package gui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"image/color"
 	"net"
 	"path/filepath"
@@ -31,12 +30,13 @@ type backend struct {
 	g       *GUI
 	builtin *broker.Broker
 	cfg     transfer.BrokerConfig // what transfers connect to
-	// fallback explains why the built-in broker is not where the settings say.
+	// fallback is the address the built-in broker could not take, when it
+	// is not where the settings say.
 	fallback string
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	simUp    chan struct{} // closed when the simulated device is subscribed
-	simErr   string        // why the simulated device is not running
+	simErr   string        // why the simulated device is not running, in words
 	// gen counts starts. A goroutine of an earlier start may still report
 	// (a "cancelled" queued just before a restart): it reports through
 	// b.current, which drops news from any start but the latest.
@@ -62,7 +62,7 @@ func (b *backend) start(p config.Broker) {
 	b.fallback = ""
 	b.builtin = nil
 	b.cfg = p.Transfer()
-	label := "broker " + redact.URL(b.cfg.URL)
+	label := tr("conn.broker.external", args{"Address": redact.URL(b.cfg.URL)})
 	if p.Builtin {
 		listen := p.Listen
 		if b.g.opts.BuiltinListen != "" {
@@ -78,12 +78,12 @@ func (b *backend) start(p config.Broker) {
 		if errors.Is(err, broker.ErrAddrInUse) {
 			// Debian's mosquitto often holds 1883. The simulated device must
 			// stay on our own broker, so take a free loopback port instead.
-			b.fallback = fmt.Sprintf("%s is used by another program (Mosquitto?), so the built-in broker took a free port", listen)
+			b.fallback = listen
 			br, err = broker.Start(broker.Options{Listen: "127.0.0.1:0"})
 		}
 		if err != nil {
-			b.g.conn.set(connError, "Built-in broker did not start: "+err.Error())
-			b.simErr = "the built-in broker is not running"
+			b.g.conn.set(connError, wrapError("conn.builtin_failed", nil, err))
+			b.simErr = tr("device.sim.no_broker")
 			b.g.devices.refresh()
 			return
 		}
@@ -94,11 +94,11 @@ func (b *backend) start(p config.Broker) {
 		if _, port, _ := net.SplitHostPort(br.Addr()); !strings.HasSuffix(b.cfg.URL, ":"+port) {
 			b.cfg.URL = "tcp://" + net.JoinHostPort("127.0.0.1", port)
 		}
-		label = "built-in broker " + br.Addr()
+		label = tr("conn.broker.builtin", args{"Address": br.Addr()})
 	}
 	b.g.conn.label = label
 	b.g.conn.fallback = b.fallback
-	b.g.conn.set(connConnecting, "")
+	b.g.conn.set(connConnecting, nil)
 
 	cfg := b.cfg
 	b.wg.Add(1)
@@ -108,7 +108,7 @@ func (b *backend) start(p config.Broker) {
 	}()
 	if sim, ok := b.simDevice(); ok {
 		if !p.Builtin {
-			b.simErr = "off: the simulated device runs only on the built-in broker"
+			b.simErr = tr("device.sim.off_external")
 		} else {
 			faults := simdevice.Faults{Delay: 10 * time.Millisecond, NAK: 0.01, Seed: uint64(time.Now().UnixNano())}
 			if b.g.opts.SimFaults != nil {
@@ -177,8 +177,7 @@ func (b *backend) monitor(ctx context.Context, cfg transfer.BrokerConfig, report
 			if ctx.Err() != nil {
 				return
 			}
-			msg := plainError(err)
-			report(func() { b.g.conn.set(connError, msg) })
+			report(func() { b.g.conn.set(connError, err) })
 			select {
 			case <-ctx.Done():
 				return
@@ -188,17 +187,13 @@ func (b *backend) monitor(ctx context.Context, cfg transfer.BrokerConfig, report
 		}
 		for {
 			st, changed, lerr := link.State()
-			reason := ""
-			if lerr != nil {
-				reason = plainError(lerr)
-			}
 			switch st {
 			case transfer.StateUp:
-				report(func() { b.g.conn.set(connUp, "") })
+				report(func() { b.g.conn.set(connUp, nil) })
 			case transfer.StateConnecting, transfer.StateReconnecting:
-				report(func() { b.g.conn.set(connReconnecting, reason) })
+				report(func() { b.g.conn.set(connReconnecting, lerr) })
 			case transfer.StateRefused:
-				report(func() { b.g.conn.set(connError, reason) })
+				report(func() { b.g.conn.set(connError, lerr) })
 			}
 			if st == transfer.StateClosed {
 				break
@@ -220,9 +215,8 @@ func (b *backend) runSim(ctx context.Context, cfg transfer.BrokerConfig, dev con
 	cfg.ConnectWait = 10 * time.Second
 	link, err := transfer.Dial(ctx, cfg, "simulate", dev.ToDevice, dev.FromDevice, byte(dev.QoS))
 	if err != nil {
-		msg := err.Error()
 		report(func() {
-			b.simErr = "not running: " + msg
+			b.simErr = tr("device.sim.failed", args{"Reason": errorText(err)})
 			b.g.devices.refresh()
 		})
 		return
@@ -268,22 +262,22 @@ type connIndicator struct {
 	button   *widget.Button
 	box      fyne.CanvasObject
 	state    connState
-	label    string // which broker
-	fallback string
-	reason   string
-	problem  string // a settings problem shown after the state
+	label    string // which broker, in words
+	fallback string // the address the built-in broker could not take
+	reason   error  // why it is not up
+	problem  error  // a settings problem shown after the state
 	banner   *widget.Label
 }
 
 func newConnIndicator(g *GUI) *connIndicator {
-	c := &connIndicator{g: g, label: "broker"}
+	c := &connIndicator{g: g, label: tr("conn.broker.unknown")}
 	c.dot = canvas.NewCircle(theme.Color(theme.ColorNameDisabled))
-	c.text = widget.NewLabel("Broker: starting…")
+	c.text = widget.NewLabel(tr("conn.starting"))
 	c.text.Truncation = fyne.TextTruncateEllipsis
 	c.banner = widget.NewLabel("")
 	c.banner.Wrapping = fyne.TextWrapWord
 	c.banner.Hide()
-	c.button = widget.NewButtonWithIcon("Broker…", theme.SettingsIcon(), func() { showBrokerDialog(g) })
+	c.button = widget.NewButtonWithIcon(tr("conn.button"), theme.SettingsIcon(), func() { showBrokerDialog(g) })
 	c.box = container.NewHBox(dotBox(c.dot), container.NewGridWrap(fyne.NewSize(300, c.text.MinSize().Height), c.text), c.button)
 	return c
 }
@@ -291,11 +285,12 @@ func newConnIndicator(g *GUI) *connIndicator {
 func (c *connIndicator) object() fyne.CanvasObject { return c.box }
 
 func (c *connIndicator) setSettingsProblem(err error) {
-	c.problem = err.Error()
+	c.problem = err
 	c.render()
 }
 
-func (c *connIndicator) set(s connState, reason string) {
+// set shows state s; reason says why the broker is not up (nil: unknown).
+func (c *connIndicator) set(s connState, reason error) {
 	c.state, c.reason = s, reason
 	c.render()
 }
@@ -303,18 +298,19 @@ func (c *connIndicator) set(s connState, reason string) {
 func (c *connIndicator) render() {
 	var text string
 	var col fyne.ThemeColorName
+	who := args{"Broker": c.label}
 	switch c.state {
 	case connConnecting:
-		text, col = "Connecting to "+c.label+"…", theme.ColorNameWarning
+		text, col = tr("conn.state.connecting", who), theme.ColorNameWarning
 	case connUp:
-		text, col = "Connected: "+c.label, theme.ColorNameSuccess
+		text, col = tr("conn.state.up", who), theme.ColorNameSuccess
 		if c.fallback != "" {
 			col = theme.ColorNameWarning
 		}
 	case connReconnecting:
-		text, col = "Reconnecting to "+c.label, theme.ColorNameWarning
+		text, col = tr("conn.state.reconnecting", who), theme.ColorNameWarning
 	case connError:
-		text, col = "Broker error", theme.ColorNameError
+		text, col = tr("conn.state.error"), theme.ColorNameError
 	}
 	c.text.SetText(text)
 	c.dot.FillColor = theme.Color(col)
@@ -324,21 +320,24 @@ func (c *connIndicator) render() {
 	var lines []string
 	switch c.state {
 	case connError:
-		lines = append(lines, "Cannot reach the broker. "+c.reason+". Transfers fail until it is reachable: check the address in the Broker… settings.")
+		lines = append(lines, tr("conn.banner.error", args{"Broker": c.label, "Reason": errorText(c.reason)}))
+		if d := errorDetail(c.reason); d != "" {
+			lines = append(lines, tr("error.details", args{"Detail": d}))
+		}
 	case connReconnecting:
-		if c.reason != "" {
-			lines = append(lines, "Lost the broker connection ("+c.reason+"); reconnecting.")
+		if c.reason != nil {
+			lines = append(lines, tr("conn.banner.reconnecting", args{"Reason": errorText(c.reason)}))
 		}
 	}
 	if c.fallback != "" {
-		lines = append(lines, "Note: "+c.fallback+" ("+c.label+"). Real devices must use this address.")
+		lines = append(lines, tr("conn.banner.fallback", args{"Taken": c.fallback, "Broker": c.label}))
 	}
-	if c.problem != "" {
-		lines = append(lines, "Settings: "+c.problem)
+	if c.problem != nil {
+		lines = append(lines, tr("conn.banner.settings", args{"Problem": errorWithDetail(c.problem)}))
 	}
 	c.banner.SetText(strings.Join(lines, "\n"))
 	c.banner.Importance = widget.WarningImportance
-	if c.state == connError || c.problem != "" {
+	if c.state == connError || c.problem != nil {
 		c.banner.Importance = widget.DangerImportance
 	}
 	if len(lines) == 0 {

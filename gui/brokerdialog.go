@@ -2,9 +2,9 @@ package gui
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,11 +18,6 @@ import (
 	"imagebeam/config"
 	"imagebeam/internal/redact"
 	"imagebeam/transfer"
-)
-
-const (
-	modeBuiltin  = "Built-in broker (this computer)"
-	modeExternal = "External broker"
 )
 
 // brokerForm edits the broker profile of the shared settings file.
@@ -41,42 +36,40 @@ type brokerForm struct {
 	builtinBox, externalBox    *fyne.Container
 	box                        fyne.CanvasObject
 	onClose                    func()
+	// modeBuiltin and modeExternal are mode's two choices, in words.
+	modeBuiltin, modeExternal string
 }
 
 func showBrokerDialog(g *GUI) {
 	f := newBrokerForm(g, g.settings.Broker)
-	d := dialog.NewCustomWithoutButtons("Broker", f.box, g.win)
+	d := dialog.NewCustomWithoutButtons(tr("broker.title"), f.box, g.win)
 	f.onClose = d.Hide
 	d.Resize(fyne.NewSize(600, 620))
 	d.Show()
 }
 
 func newBrokerForm(g *GUI, b config.Broker) *brokerForm {
-	f := &brokerForm{g: g}
+	f := &brokerForm{g: g, modeBuiltin: tr("broker.mode.builtin"), modeExternal: tr("broker.mode.external")}
 	// A login written into the URL moves to the login fields, where the
 	// password is masked; saving keeps it there.
 	b = moveURLLogin(b)
 	f.builtinBox = f.newBuiltinFields(b)
 	f.externalBox = f.newExternalFields(b)
-	f.user = newEntry(b.Username, "optional")
+	f.user = newEntry(b.Username, tr("broker.hint.optional"))
 	f.pass = widget.NewPasswordEntry()
 	f.pass.SetText(b.Password)
-	f.pass.SetPlaceHolder("optional (stored in the settings file, mode 0600)")
-	login := widget.NewForm(widget.NewFormItem("Username", f.user), widget.NewFormItem("Password", f.pass))
+	f.pass.SetPlaceHolder(tr("broker.hint.password"))
+	login := widget.NewForm(widget.NewFormItem(tr("broker.field.username"), f.user), widget.NewFormItem(tr("broker.field.password"), f.pass))
 	f.msg = widget.NewLabel("")
 	f.msg.Wrapping = fyne.TextWrapWord
 	f.msg.Hide()
 
-	f.mode = widget.NewRadioGroup([]string{modeBuiltin, modeExternal}, func(string) { f.showMode() })
-	if b.Builtin {
-		f.mode.SetSelected(modeBuiltin)
-	} else {
-		f.mode.SetSelected(modeExternal)
-	}
-	f.test = widget.NewButtonWithIcon("Test connection", theme.MediaPlayIcon(), f.testConnection)
-	f.save = widget.NewButtonWithIcon("Save", theme.ConfirmIcon(), f.submit)
+	f.mode = widget.NewRadioGroup([]string{f.modeBuiltin, f.modeExternal}, func(string) { f.showMode() })
+	f.setBuiltin(b.Builtin)
+	f.test = widget.NewButtonWithIcon(tr("broker.test"), theme.MediaPlayIcon(), f.testConnection)
+	f.save = widget.NewButtonWithIcon(tr("button.save"), theme.ConfirmIcon(), f.submit)
 	f.save.Importance = widget.HighImportance
-	cancel := widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
+	cancel := widget.NewButtonWithIcon(tr("button.cancel"), theme.CancelIcon(), func() {
 		if f.onClose != nil {
 			f.onClose()
 		}
@@ -88,6 +81,18 @@ func newBrokerForm(g *GUI, b config.Broker) *brokerForm {
 	return f
 }
 
+// builtin reports whether the form is set to the built-in broker.
+func (f *brokerForm) builtin() bool { return f.mode.Selected == f.modeBuiltin }
+
+// setBuiltin chooses the built-in broker, or an external one.
+func (f *brokerForm) setBuiltin(on bool) {
+	if on {
+		f.mode.SetSelected(f.modeBuiltin)
+	} else {
+		f.mode.SetSelected(f.modeExternal)
+	}
+}
+
 // newBuiltinFields makes what the built-in broker needs: its port, and
 // whether the lab network may connect (with the addresses to use).
 func (f *brokerForm) newBuiltinFields(b config.Broker) *fyne.Container {
@@ -97,12 +102,12 @@ func (f *brokerForm) newBuiltinFields(b config.Broker) *fyne.Container {
 	}
 	host, port, _ := net.SplitHostPort(listen)
 	f.port = newEntry(port, "1883")
-	f.lan = widget.NewCheck("Open to the lab network (all interfaces; username and password required)", func(bool) { f.showMode() })
+	f.lan = widget.NewCheck(tr("broker.lan.check"), func(bool) { f.showMode() })
 	f.lan.SetChecked(host != "" && host != "127.0.0.1" && host != "localhost" && host != "::1")
 	f.lanAddr = widget.NewLabel("")
 	f.lanAddr.Wrapping = fyne.TextWrapWord
 	return container.NewVBox(
-		widget.NewForm(widget.NewFormItem("Port", f.port)),
+		widget.NewForm(widget.NewFormItem(tr("broker.field.port"), f.port)),
 		f.lan, f.lanAddr,
 	)
 }
@@ -110,28 +115,28 @@ func (f *brokerForm) newBuiltinFields(b config.Broker) *fyne.Container {
 // newExternalFields makes what an external broker needs: its URL, TLS
 // files, client ID and keep-alive, and the insecure switch with its warning.
 func (f *brokerForm) newExternalFields(b config.Broker) *fyne.Container {
-	f.url = newEntry(b.URL, "tcp://10.0.0.5:1883, ssl://broker.lab:8883, ws://…, wss://…")
-	f.caFile = newEntry(b.CAFile, "PEM file; empty = system roots")
-	f.certFile = newEntry(b.CertFile, "client certificate (PEM), optional")
-	f.keyFile = newEntry(b.KeyFile, "client key (PEM), optional")
-	f.clientID = newEntry(b.ClientID, "empty = a unique ID per connection")
+	f.url = newEntry(b.URL, tr("broker.hint.url"))
+	f.caFile = newEntry(b.CAFile, tr("broker.hint.ca_file"))
+	f.certFile = newEntry(b.CertFile, tr("broker.hint.cert_file"))
+	f.keyFile = newEntry(b.KeyFile, tr("broker.hint.key_file"))
+	f.clientID = newEntry(b.ClientID, tr("broker.hint.client_id"))
 	ka := ""
 	if b.KeepAlive > 0 {
 		ka = time.Duration(b.KeepAlive).String()
 	}
-	f.keepAlive = newEntry(ka, "30s")
-	f.insecureWarn = widget.NewLabel("Warning: the broker's certificate is not checked. Anyone on the path can read and change the images. Use only for testing.")
+	f.keepAlive = newEntry(ka, tr("broker.hint.keep_alive"))
+	f.insecureWarn = widget.NewLabel(tr("broker.insecure.warning"))
 	f.insecureWarn.Wrapping = fyne.TextWrapWord
 	f.insecureWarn.Importance = widget.DangerImportance
-	f.insecure = widget.NewCheck("Do not verify the broker's certificate (insecure)", func(bool) { f.showMode() })
+	f.insecure = widget.NewCheck(tr("broker.insecure.check"), func(bool) { f.showMode() })
 	f.insecure.SetChecked(b.Insecure)
 	return container.NewVBox(widget.NewForm(
-		widget.NewFormItem("URL", f.url),
-		widget.NewFormItem("CA file", f.caFile),
-		widget.NewFormItem("Client certificate", f.certFile),
-		widget.NewFormItem("Client key", f.keyFile),
-		widget.NewFormItem("Client ID", f.clientID),
-		widget.NewFormItem("Keep-alive", f.keepAlive),
+		widget.NewFormItem(tr("broker.field.url"), f.url),
+		widget.NewFormItem(tr("broker.field.ca_file"), f.caFile),
+		widget.NewFormItem(tr("broker.field.cert_file"), f.certFile),
+		widget.NewFormItem(tr("broker.field.key_file"), f.keyFile),
+		widget.NewFormItem(tr("broker.field.client_id"), f.clientID),
+		widget.NewFormItem(tr("broker.field.keep_alive"), f.keepAlive),
 	), f.insecure, f.insecureWarn)
 }
 
@@ -139,7 +144,7 @@ func (f *brokerForm) showMode() {
 	if f.mode == nil {
 		return
 	}
-	if f.mode.Selected == modeBuiltin {
+	if f.builtin() {
 		f.builtinBox.Show()
 		f.externalBox.Hide()
 	} else {
@@ -153,11 +158,11 @@ func (f *brokerForm) showMode() {
 	}
 	port := strings.TrimSpace(f.port.Text)
 	if f.lan.Checked {
-		text := "Devices on the lab network connect over TLS to " + strings.Join(lanURLs(port), " or ") + " with the username and password below."
+		urls := args{"URLs": strings.Join(lanURLs(port), tr("list.or"))}
+		text := tr("broker.lan.no_certificate", urls)
 		if br := f.g.backend.builtin; br != nil && br.Fingerprint() != "" {
-			text += " They trust the certificate " + br.CertFile() + "; its SHA-256 fingerprint is " + br.Fingerprint() + "."
-		} else {
-			text += " ImageBeam makes the broker's certificate when you save, and shows its fingerprint here."
+			urls["CertFile"], urls["Fingerprint"] = br.CertFile(), br.Fingerprint()
+			text = tr("broker.lan.certificate", urls)
 		}
 		f.lanAddr.SetText(text)
 		f.lanAddr.Show()
@@ -177,7 +182,7 @@ func lanURLs(port string) []string {
 		}
 	}
 	if len(out) == 0 {
-		out = append(out, "ssl://<this computer's address>:"+port)
+		out = append(out, tr("broker.lan.unknown_address", args{"Port": port}))
 	}
 	return out
 }
@@ -185,17 +190,26 @@ func lanURLs(port string) []string {
 // profile reads the fields into a broker profile, or says what is wrong.
 func (f *brokerForm) profile() (config.Broker, error) {
 	b := f.g.settings.Broker
-	b.Builtin = f.mode.Selected == modeBuiltin
+	b.Builtin = f.builtin()
 	b.Username = strings.TrimSpace(f.user.Text)
 	b.Password = f.pass.Text
+	if (b.Username == "") != (b.Password == "") {
+		return b, newError("broker.error.login_half")
+	}
 	if b.Builtin {
 		port := strings.TrimSpace(f.port.Text)
 		if port == "" {
 			port = "1883"
 		}
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			return b, newError("broker.error.port", args{"Value": port})
+		}
 		host := "127.0.0.1"
 		if f.lan.Checked {
 			host = "0.0.0.0"
+			if b.Username == "" {
+				return b, newError("broker.error.lan_login")
+			}
 		}
 		b.Listen = net.JoinHostPort(host, port)
 		if err := (broker.Options{Listen: b.Listen, Username: b.Username, Password: b.Password}).Validate(); err != nil {
@@ -205,10 +219,10 @@ func (f *brokerForm) profile() (config.Broker, error) {
 	}
 	b.URL = strings.TrimSpace(f.url.Text)
 	if b.URL == "" {
-		return b, fmt.Errorf("enter the broker's URL, e.g. tcp://10.0.0.5:1883")
+		return b, newError("broker.error.url_empty")
 	}
 	if err := transfer.ValidateBrokerURL(b.URL); err != nil {
-		return b, err
+		return b, newError("broker.error.url", args{"URL": redact.URL(b.URL)})
 	}
 	b.CAFile, b.CertFile, b.KeyFile = strings.TrimSpace(f.caFile.Text), strings.TrimSpace(f.certFile.Text), strings.TrimSpace(f.keyFile.Text)
 	b.ClientID = strings.TrimSpace(f.clientID.Text)
@@ -217,7 +231,7 @@ func (f *brokerForm) profile() (config.Broker, error) {
 	if ka := strings.TrimSpace(f.keepAlive.Text); ka != "" {
 		d, err := time.ParseDuration(ka)
 		if err != nil || d < time.Second {
-			return b, fmt.Errorf("keep-alive must be a duration of at least 1s, such as 30s, not %q", ka)
+			return b, newError("broker.error.keep_alive", args{"Value": ka})
 		}
 		b.KeepAlive = config.Duration(d)
 	}
@@ -235,19 +249,19 @@ func (f *brokerForm) say(text string, imp widget.Importance) {
 func (f *brokerForm) testConnection() {
 	b, err := f.profile()
 	if err != nil {
-		f.say(plainError(err), widget.DangerImportance)
+		f.say(errorWithDetail(err), widget.DangerImportance)
 		return
 	}
 	cfg := b.Transfer()
 	if b.Builtin {
 		if f.g.backend.builtin != nil && sameBuiltin(f.g.settings.Broker, b) {
-			f.say("The built-in broker is running on "+f.g.backend.builtin.Addr()+".", widget.SuccessImportance)
+			f.say(tr("broker.test.builtin_running", args{"Address": f.g.backend.builtin.Addr()}), widget.SuccessImportance)
 			return
 		}
-		f.say("The built-in broker starts with these settings when you save.", widget.MediumImportance)
+		f.say(tr("broker.test.builtin_on_save"), widget.MediumImportance)
 		return
 	}
-	f.say("Connecting to "+redact.URL(cfg.URL)+"…", widget.MediumImportance)
+	f.say(tr("broker.test.connecting", args{"URL": redact.URL(cfg.URL)}), widget.MediumImportance)
 	f.test.Disable()
 	go func() {
 		ctx, cancel := context.WithTimeout(f.g.ctx, 10*time.Second)
@@ -260,10 +274,10 @@ func (f *brokerForm) testConnection() {
 		f.g.do(func() {
 			f.test.Enable()
 			if err != nil {
-				f.say("Failed: "+err.Error(), widget.DangerImportance)
+				f.say(tr("broker.test.failed", args{"Reason": errorWithDetail(err)}), widget.DangerImportance)
 				return
 			}
-			f.say("Connected to "+redact.URL(cfg.URL)+": the broker accepted the login and the subscription.", widget.SuccessImportance)
+			f.say(tr("broker.test.ok", args{"URL": redact.URL(cfg.URL)}), widget.SuccessImportance)
 		})
 	}()
 }
@@ -275,11 +289,11 @@ func sameBuiltin(a, b config.Broker) bool {
 func (f *brokerForm) submit() {
 	b, err := f.profile()
 	if err != nil {
-		f.say(plainError(err), widget.DangerImportance)
+		f.say(errorWithDetail(err), widget.DangerImportance)
 		return
 	}
 	if err := f.g.applyBroker(b); err != nil {
-		f.say(plainError(err), widget.DangerImportance)
+		f.say(errorWithDetail(err), widget.DangerImportance)
 		return
 	}
 	if f.onClose != nil {

@@ -2,6 +2,7 @@ package gui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,17 +73,17 @@ func newDeviceList(g *GUI) *deviceList {
 		l.selected = -1
 		l.updateButtons()
 	}
-	add := widget.NewButtonWithIcon("Add", theme.ContentAddIcon(), func() { l.showForm(-1, false) })
-	l.edit = widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() { l.showForm(l.selected, false) })
-	l.dup = widget.NewButtonWithIcon("Duplicate", theme.ContentCopyIcon(), func() { l.showForm(l.selected, true) })
-	l.del = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), l.confirmDelete)
-	l.resend = widget.NewButtonWithIcon("Resend last", theme.MediaReplayIcon(), func() {
+	add := widget.NewButtonWithIcon(tr("devices.add"), theme.ContentAddIcon(), func() { l.showForm(-1, false) })
+	l.edit = widget.NewButtonWithIcon(tr("devices.edit"), theme.DocumentCreateIcon(), func() { l.showForm(l.selected, false) })
+	l.dup = widget.NewButtonWithIcon(tr("devices.duplicate"), theme.ContentCopyIcon(), func() { l.showForm(l.selected, true) })
+	l.del = widget.NewButtonWithIcon(tr("devices.delete"), theme.DeleteIcon(), l.confirmDelete)
+	l.resend = widget.NewButtonWithIcon(tr("devices.resend_last"), theme.MediaReplayIcon(), func() {
 		if d, ok := l.selectedDevice(); ok {
 			g.history.resendLast(d)
 		}
 	})
-	title := widget.NewLabelWithStyle("Devices", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	hint := widget.NewLabel("Tick the devices to send to.")
+	title := widget.NewLabelWithStyle(tr("devices.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	hint := widget.NewLabel(tr("devices.hint"))
 	hint.Importance = widget.LowImportance
 	buttons := container.NewGridWithColumns(2, add, l.edit, l.dup, l.del)
 	l.box = container.NewBorder(container.NewVBox(title, hint), container.NewVBox(buttons, l.resend), nil, nil, l.list)
@@ -153,50 +154,52 @@ func (l *deviceList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		l.g.preview.targetsChanged()
 	}
 	r.name.SetText(d.Name)
-	r.topics.SetText("to " + d.ToDevice + " · from " + d.FromDevice)
+	r.topics.SetText(tr("devices.topics", args{"To": d.ToDevice, "From": d.FromDevice}))
 	words, col := l.describe(d, l.statusOf(d.Name))
 	r.state.SetText(words)
 	r.dot.FillColor = theme.Color(col)
 	r.dot.Refresh()
 }
 
+// describe says what the device is doing, or last did, in a few words.
 func (l *deviceList) describe(d config.Device, st *devStatus) (string, fyne.ThemeColorName) {
 	var words string
 	col := theme.ColorNameDisabled
 	switch st.state {
 	case devSending:
-		words, col = "sending…", theme.ColorNamePrimary
+		words, col = tr("devices.state.sending"), theme.ColorNamePrimary
 	case devWaiting:
-		words, col = "waiting for the device", theme.ColorNameWarning
+		words, col = tr("devices.state.waiting"), theme.ColorNameWarning
 	case devOK:
-		words, col = "last send OK", theme.ColorNameSuccess
+		words, col = tr("devices.state.ok"), theme.ColorNameSuccess
 	case devFailed:
-		words, col = "last send failed", theme.ColorNameError
+		words, col = tr("devices.state.failed"), theme.ColorNameError
 	default:
-		words = "idle"
+		words = tr("devices.state.idle")
 	}
 	if !st.lastSeen.IsZero() {
-		words += " · seen " + ago(st.lastSeen)
+		words = tr("devices.state.seen", args{"State": words, "Time": ago(st.lastSeen)})
 	}
 	if d.Simulated {
 		switch {
 		case l.g.backend == nil:
 		case l.g.backend.simErr != "":
-			words = "simulator " + l.g.backend.simErr
+			words = l.g.backend.simErr
 			col = theme.ColorNameError
 		default:
-			words = "simulated by ImageBeam · " + words
+			words = tr("devices.state.simulated", args{"State": words})
 		}
 	}
 	return words, col
 }
 
-// ago says when t was, briefly: "14:03:12" today, else the date.
+// ago says when t was, briefly: "14:03:12" today, else the date and the
+// minute ("2 Jan 15:04", "1月2日 15:04": the layout is a translation).
 func ago(t time.Time) string {
 	if time.Since(t) < 24*time.Hour {
-		return t.Format("15:04:05")
+		return t.Format(time.TimeOnly)
 	}
-	return t.Format("2 Jan 15:04")
+	return t.Format(tr("time.date_layout"))
 }
 
 func (l *deviceList) statusOf(name string) *devStatus {
@@ -275,15 +278,18 @@ func (l *deviceList) confirmDelete() {
 	if !ok {
 		return
 	}
-	msg := fmt.Sprintf("Delete the device %q? Its history stays.", d.Name)
+	msg := tr("devices.delete.message", args{"Name": d.Name})
 	if d.Simulated {
-		msg = "Delete the simulated device? This turns the simulator off. Add a device with the topics imagebeam/sim/to-device and imagebeam/sim/from-device and tick \"Simulated\" to bring it back."
+		msg = tr("devices.delete.simulated", args{"To": simToDevice, "From": simFromDevice})
 	}
-	dialog.ShowConfirm("Delete device", msg, func(yes bool) {
+	c := dialog.NewConfirm(tr("devices.delete.title"), msg, func(yes bool) {
 		if yes {
 			l.deleteDevice(l.selected)
 		}
 	}, l.g.win)
+	c.SetConfirmText(tr("devices.delete"))
+	c.SetDismissText(tr("button.cancel"))
+	c.Show()
 }
 
 // deleteDevice removes device i and saves the settings.
@@ -317,13 +323,13 @@ func (l *deviceList) saveDevice(i int, d config.Device) error {
 	s := l.g.settings
 	for j, o := range s.Devices {
 		if j != i && strings.EqualFold(o.Name, d.Name) {
-			return fmt.Errorf("another device is already named %q; names must be unique", o.Name)
+			return newError("device.error.name_taken", args{"Name": o.Name})
 		}
 	}
 	if d.Simulated {
 		for j, o := range s.Devices {
 			if j != i && o.Simulated {
-				return fmt.Errorf("%q is already the simulated device; there is only one simulator", o.Name)
+				return newError("device.error.second_simulator", args{"Name": o.Name})
 			}
 		}
 	}
@@ -358,20 +364,20 @@ func (l *deviceList) saveDevice(i int, d config.Device) error {
 // showForm opens the device dialog: i = -1 adds, dup copies device i.
 func (l *deviceList) showForm(i int, dup bool) {
 	var d config.Device
-	title := "Add device"
+	title := tr("device.title.add")
 	switch {
 	case i < 0:
 		d = config.DefaultDevice()
-		d.Name = l.freeName("New device")
+		d.Name = l.freeName(tr("device.new_name"))
 	case dup:
 		d = l.g.settings.Devices[i]
-		d.Name = l.freeName(d.Name + " copy")
+		d.Name = l.freeName(tr("device.copy_name", args{"Name": d.Name}))
 		d.Simulated = false
-		title = "Duplicate device"
+		title = tr("device.title.duplicate")
 		i = -1
 	default:
 		d = l.g.settings.Devices[i]
-		title = "Edit device"
+		title = tr("device.title.edit")
 	}
 	f := newDeviceForm(d)
 	var dlg dialog.Dialog
@@ -402,6 +408,7 @@ type deviceForm struct {
 	adaptive, gray, upscale, sim   *widget.Check
 	qos, fit, rotate               *widget.Select
 	errText                        *widget.Label
+	err                            error // what errText says, nil when it is hidden
 	save, cancel                   *widget.Button
 	orig                           config.Device
 	onSave                         func(config.Device) error
@@ -411,22 +418,58 @@ type deviceForm struct {
 
 var (
 	qosOptions    = []string{"0", "1", "2"}
-	fitOptions    = []string{string(codec.FitContain), string(codec.FitCover), string(codec.FitStretch), string(codec.FitNone)}
+	fits          = []codec.Fit{codec.FitContain, codec.FitCover, codec.FitStretch, codec.FitNone}
 	rotateOptions = []string{rotationLabel(0), rotationLabel(90), rotationLabel(180), rotationLabel(270)}
 )
+
+// fitLabel is how the window names a fit ("contain (letterbox)").
+func fitLabel(f codec.Fit) string {
+	switch f {
+	case codec.FitCover:
+		return tr("fit.cover")
+	case codec.FitStretch:
+		return tr("fit.stretch")
+	case codec.FitNone:
+		return tr("fit.none")
+	}
+	return tr("fit.contain")
+}
+
+// fitOptions are the fits as a Select lists them, in the order of fits.
+func fitOptions() []string {
+	out := make([]string, len(fits))
+	for i, f := range fits {
+		out[i] = fitLabel(f)
+	}
+	return out
+}
+
+// selectedFit is the fit a Select made of fitOptions shows; contain when
+// none is chosen.
+func selectedFit(s *widget.Select) codec.Fit {
+	if i := s.SelectedIndex(); i >= 0 && i < len(fits) {
+		return fits[i]
+	}
+	return codec.FitContain
+}
+
+// selectFit shows fit f in a Select made of fitOptions.
+func selectFit(s *widget.Select, f codec.Fit) {
+	s.SetSelectedIndex(max(slices.Index(fits, f), 0))
+}
 
 // rotationLabel is how the window writes a clockwise rotation, "90°": any
 // multiple of 90, negative or beyond a turn, as 0, 90, 180 or 270.
 func rotationLabel(deg int) string { return strconv.Itoa(((deg%360)+360)%360) + "°" }
 
-// parseRotation reads a rotationLabel back.
-func parseRotation(s string) (int, error) {
+// parseRotation reads a rotationLabel back; ok is false for anything else.
+func parseRotation(s string) (deg int, ok bool) {
 	n, ok := strings.CutSuffix(s, "°")
 	deg, err := strconv.Atoi(n)
 	if !ok || err != nil {
-		return 0, fmt.Errorf("%q is not a rotation such as 90°", s)
+		return 0, false
 	}
-	return deg, nil
+	return deg, true
 }
 
 func newDeviceForm(d config.Device) *deviceForm {
@@ -438,34 +481,34 @@ func newDeviceForm(d config.Device) *deviceForm {
 		return c
 	}
 	f.name = newEntry(d.Name, "")
-	f.to = newEntry(d.ToDevice, "e.g. mqttTestPub")
-	f.from = newEntry(d.FromDevice, "e.g. mqttTestSub")
+	f.to = newEntry(d.ToDevice, tr("device.hint.to"))
+	f.from = newEntry(d.FromDevice, tr("device.hint.from"))
 	f.begin = newEntry(d.BeginName, "")
 	f.chunk = num(d.Chunk, "")
 	f.timeout = newEntry(time.Duration(d.Timeout).String(), "")
 	f.retries = num(d.Retries, "")
-	f.width = num(d.Image.Width, "0 = keep")
-	f.height = num(d.Image.Height, "0 = keep")
+	f.width = num(d.Image.Width, tr("device.hint.keep"))
+	f.height = num(d.Image.Height, tr("device.hint.keep"))
 	f.quality = num(d.Image.Quality, "")
-	f.budget = num(d.Image.MaxBytes, "0 = no limit")
-	f.adaptive = check("Adaptive (from measured round trips, at most the timeout)", d.Adaptive)
-	f.gray = check("Grayscale", d.Image.Grayscale)
-	f.upscale = check("Scale small images up", d.Image.Upscale)
-	f.sim = check("Simulated: answered by ImageBeam on the built-in broker", d.Simulated)
+	f.budget = num(d.Image.MaxBytes, tr("device.hint.no_limit"))
+	f.adaptive = check(tr("device.check.adaptive"), d.Adaptive)
+	f.gray = check(tr("device.check.grayscale"), d.Image.Grayscale)
+	f.upscale = check(tr("device.check.upscale"), d.Image.Upscale)
+	f.sim = check(tr("device.check.simulated"), d.Simulated)
 	f.qos = widget.NewSelect(qosOptions, nil)
 	f.qos.SetSelected(strconv.Itoa(d.QoS))
-	f.fit = widget.NewSelect(fitOptions, nil)
+	f.fit = widget.NewSelect(fitOptions(), nil)
 	fit, _ := codec.ParseFit(d.Image.Fit)
-	f.fit.SetSelected(string(fit))
+	selectFit(f.fit, fit)
 	f.rotate = widget.NewSelect(rotateOptions, nil)
 	f.rotate.SetSelected(rotationLabel(d.Image.Rotate))
 	f.errText = widget.NewLabel("")
 	f.errText.Importance = widget.DangerImportance
 	f.errText.Wrapping = fyne.TextWrapWord
 	f.errText.Hide()
-	f.save = widget.NewButtonWithIcon("Save", theme.ConfirmIcon(), f.submit)
+	f.save = widget.NewButtonWithIcon(tr("button.save"), theme.ConfirmIcon(), f.submit)
 	f.save.Importance = widget.HighImportance
-	f.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
+	f.cancel = widget.NewButtonWithIcon(tr("button.cancel"), theme.CancelIcon(), func() {
 		if f.onClose != nil {
 			f.onClose()
 		}
@@ -478,20 +521,20 @@ func newDeviceForm(d config.Device) *deviceForm {
 // below it.
 func (f *deviceForm) layout() fyne.CanvasObject {
 	form := widget.NewForm(
-		widget.NewFormItem("Name", f.name),
-		widget.NewFormItem("To device", f.to),
-		widget.NewFormItem("From device", f.from),
-		widget.NewFormItem("BEGIN file name", f.begin),
-		widget.NewFormItem("Chunk (bytes)", f.chunk),
-		widget.NewFormItem("Timeout", f.timeout),
+		widget.NewFormItem(tr("device.field.name"), f.name),
+		widget.NewFormItem(tr("device.field.to"), f.to),
+		widget.NewFormItem(tr("device.field.from"), f.from),
+		widget.NewFormItem(tr("device.field.begin_name"), f.begin),
+		widget.NewFormItem(tr("device.field.chunk"), f.chunk),
+		widget.NewFormItem(tr("device.field.timeout"), f.timeout),
 		widget.NewFormItem("", f.adaptive),
-		widget.NewFormItem("Retries per frame", f.retries),
-		widget.NewFormItem("QoS", f.qos),
-		widget.NewFormItem("Width × height", container.NewGridWithColumns(2, f.width, f.height)),
-		widget.NewFormItem("Fit", f.fit),
-		widget.NewFormItem("JPEG quality", f.quality),
-		widget.NewFormItem("Byte budget", f.budget),
-		widget.NewFormItem("Rotation", f.rotate),
+		widget.NewFormItem(tr("device.field.retries"), f.retries),
+		widget.NewFormItem(tr("device.field.qos"), f.qos),
+		widget.NewFormItem(tr("device.field.size"), container.NewGridWithColumns(2, f.width, f.height)),
+		widget.NewFormItem(tr("device.field.fit"), f.fit),
+		widget.NewFormItem(tr("device.field.quality"), f.quality),
+		widget.NewFormItem(tr("device.field.byte_budget"), f.budget),
+		widget.NewFormItem(tr("device.field.rotation"), f.rotate),
 		widget.NewFormItem("", container.NewHBox(f.gray, f.upscale)),
 		widget.NewFormItem("", f.sim),
 	)
@@ -512,42 +555,53 @@ func (f *deviceForm) device() (config.Device, error) {
 	d.Simulated = f.sim.Checked
 	d.Image.Grayscale = f.gray.Checked
 	d.Image.Upscale = f.upscale.Checked
-	d.Image.Fit = f.fit.Selected
+	d.Image.Fit = string(selectedFit(f.fit))
 	d.QoS, _ = strconv.Atoi(f.qos.Selected)
 	d.Image.Rotate, _ = parseRotation(f.rotate.Selected) // "" (none chosen) is 0
 	if d.Name == "" {
-		return d, fmt.Errorf("give the device a name")
+		return d, newError("device.error.no_name")
+	}
+	for _, t := range []struct{ field, topic string }{{"device.field.to", d.ToDevice}, {"device.field.from", d.FromDevice}} {
+		if err := checkTopic(tr(t.field), t.topic); err != nil {
+			return d, err
+		}
+	}
+	if d.ToDevice == d.FromDevice {
+		return d, newError("device.error.same_topic")
 	}
 	ints := []struct {
-		what     string
+		field    string
 		e        *widget.Entry
 		dst      *int
 		min, max int
 	}{
-		{"chunk", f.chunk, &d.Chunk, 1, transfer.MaxChunk},
-		{"retries", f.retries, &d.Retries, 0, 1000},
-		{"width", f.width, &d.Image.Width, 0, config.MaxDimension},
-		{"height", f.height, &d.Image.Height, 0, config.MaxDimension},
-		{"quality", f.quality, &d.Image.Quality, 1, 100},
-		{"byte budget", f.budget, &d.Image.MaxBytes, 0, 1 << 30},
+		{"device.field.chunk", f.chunk, &d.Chunk, 1, transfer.MaxChunk},
+		{"device.field.retries", f.retries, &d.Retries, 0, 1000},
+		{"device.field.width", f.width, &d.Image.Width, 0, config.MaxDimension},
+		{"device.field.height", f.height, &d.Image.Height, 0, config.MaxDimension},
+		{"device.field.quality", f.quality, &d.Image.Quality, 1, 100},
+		{"device.field.byte_budget", f.budget, &d.Image.MaxBytes, 0, 1 << 30},
 	}
 	for _, n := range ints {
 		v, err := strconv.Atoi(strings.TrimSpace(n.e.Text))
 		if err != nil {
-			return d, fmt.Errorf("%s must be a whole number, not %q", n.what, n.e.Text)
+			return d, newError("device.error.not_a_number", args{"Field": tr(n.field), "Value": n.e.Text})
 		}
 		if v < n.min || v > n.max {
-			return d, fmt.Errorf("%s must be between %d and %d, not %d", n.what, n.min, n.max, v)
+			return d, newError("device.error.out_of_range", args{"Field": tr(n.field), "Min": n.min, "Max": n.max, "Value": v})
 		}
 		*n.dst = v
 	}
 	t, err := time.ParseDuration(strings.TrimSpace(f.timeout.Text))
 	if err != nil || t <= 0 {
-		return d, fmt.Errorf("timeout must be a duration such as 5s or 250ms, not %q", f.timeout.Text)
+		return d, newError("device.error.timeout", args{"Value": f.timeout.Text})
 	}
 	d.Timeout = config.Duration(t)
+	if err := transfer.CheckName(d.BeginName); err != nil {
+		return d, wrapError("device.error.begin_name", args{"Value": d.BeginName}, err)
+	}
 	if d.Simulated && (d.ToDevice == "mqttTestPub" || d.FromDevice == "mqttTestSub") {
-		return d, fmt.Errorf("the simulated device must not use the real BASE's topics (mqttTestPub/mqttTestSub), or it could answer frames meant for hardware")
+		return d, newError("device.error.sim_base_topics")
 	}
 	if err := d.Validate(); err != nil {
 		return d, err
@@ -555,13 +609,30 @@ func (f *deviceForm) device() (config.Device, error) {
 	return d, nil
 }
 
+// checkTopic says in the window's words what config.Device.Validate would
+// refuse in a topic, naming its field.
+func checkTopic(field, topic string) error {
+	switch {
+	case topic == "":
+		return newError("device.error.topic_empty", args{"Field": field})
+	case strings.ContainsAny(topic, "+#"):
+		return newError("device.error.topic_wildcard", args{"Field": field})
+	case strings.ContainsRune(topic, 0):
+		return newError("device.error.topic_nul", args{"Field": field})
+	case len(topic) > 65535:
+		return newError("device.error.topic_long", args{"Field": field})
+	}
+	return nil
+}
+
 func (f *deviceForm) submit() {
 	d, err := f.device()
 	if err == nil && f.onSave != nil {
 		err = f.onSave(d)
 	}
+	f.err = err
 	if err != nil {
-		f.errText.SetText(plainError(err))
+		f.errText.SetText(errorWithDetail(err))
 		f.errText.Show()
 		return
 	}
@@ -569,17 +640,4 @@ func (f *deviceForm) submit() {
 	if f.onClose != nil {
 		f.onClose()
 	}
-}
-
-// plainError drops the package prefixes ("config: unusable settings: ")
-// that help a developer but read oddly in a dialog.
-func plainError(err error) string {
-	s := err.Error()
-	for _, p := range []string{"config: unusable settings: ", "transfer: invalid settings: ", "config: ", "transfer: ", "codec: ", "broker: "} {
-		s = strings.ReplaceAll(s, p, "")
-	}
-	if s != "" {
-		s = strings.ToUpper(s[:1]) + s[1:]
-	}
-	return s
 }

@@ -21,19 +21,19 @@ func TestRotationLabelsReadBack(t *testing.T) {
 		{-90, "270°", 270}, {450, "90°", 90}, {-360, "0°", 0},
 	} {
 		text := rotationLabel(c.deg)
-		back, err := parseRotation(text)
-		if text != c.text || err != nil || back != c.back {
-			t.Errorf("%d° is written %q and read back as %d (%v), want %q and %d", c.deg, text, back, err, c.text, c.back)
+		back, ok := parseRotation(text)
+		if text != c.text || !ok || back != c.back {
+			t.Errorf("%d° is written %q and read back as %d (%v), want %q and %d", c.deg, text, back, ok, c.text, c.back)
 		}
 	}
 	for i, o := range rotateOptions {
-		if deg, err := parseRotation(o); err != nil || deg != 90*i {
-			t.Errorf("option %q reads as %d (%v)", o, deg, err)
+		if deg, ok := parseRotation(o); !ok || deg != 90*i {
+			t.Errorf("option %q reads as %d (%v)", o, deg, ok)
 		}
 	}
 	for _, bad := range []string{"", "90", "ninety°", "90° "} {
-		if deg, err := parseRotation(bad); err == nil || deg != 0 {
-			t.Errorf("parseRotation(%q) = %d, %v; want 0 and an error", bad, deg, err)
+		if deg, ok := parseRotation(bad); ok || deg != 0 {
+			t.Errorf("parseRotation(%q) = %d, %v; want 0 and false", bad, deg, ok)
 		}
 	}
 }

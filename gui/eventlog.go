@@ -1,7 +1,6 @@
 package gui
 
 import (
-	"fmt"
 	"io"
 	"strings"
 
@@ -17,7 +16,7 @@ import (
 // NAK. Older lines are dropped, so a long transfer never slows the window.
 type eventLog struct {
 	g       *GUI
-	lines   []string
+	lines   []logLine
 	dropped int
 	list    *widget.List
 	follow  *widget.Check // keep the newest line in view; off to read back
@@ -38,18 +37,18 @@ func newEventLog(g *GUI, file string) *eventLog {
 		},
 		func(id widget.ListItemID, o fyne.CanvasObject) {
 			if id < len(l.lines) {
-				o.(*widget.Label).SetText(l.lines[id])
+				o.(*widget.Label).SetText(l.lines[id].shown())
 			}
 		},
 	)
 	l.list.HideSeparators = true
 	size := canvas.NewRectangle(nil)
 	size.SetMinSize(fyne.NewSize(200, 160))
-	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+	copyBtn := widget.NewButtonWithIcon(tr("log.copy"), theme.ContentCopyIcon(), func() {
 		g.app.Clipboard().SetContent(l.text())
 	})
-	save := widget.NewButtonWithIcon("Save…", theme.DocumentSaveIcon(), l.export)
-	l.follow = widget.NewCheck("Follow", nil)
+	save := widget.NewButtonWithIcon(tr("log.save"), theme.DocumentSaveIcon(), l.export)
+	l.follow = widget.NewCheck(tr("log.follow"), nil)
 	l.follow.Checked = true // before OnChanged: the list is not drawn yet
 	l.follow.OnChanged = func(on bool) {
 		if on {
@@ -62,14 +61,14 @@ func newEventLog(g *GUI, file string) *eventLog {
 
 func (l *eventLog) object() fyne.CanvasObject { return l.box }
 
-func (l *eventLog) append(lines []string, dropped int) {
+func (l *eventLog) append(lines []logLine, dropped int) {
 	if len(lines) == 0 && dropped == 0 {
 		return
 	}
 	l.dropped += dropped
 	l.lines = append(l.lines, lines...)
 	if over := len(l.lines) - logLimit; over > 0 {
-		l.lines = append([]string(nil), l.lines[over:]...)
+		l.lines = append([]logLine(nil), l.lines[over:]...)
 		l.dropped += over
 	}
 	l.list.Refresh()
@@ -78,13 +77,15 @@ func (l *eventLog) append(lines []string, dropped int) {
 	}
 }
 
+// text is the log as Copy and Save… give it: in English, with the lower
+// layers' own error text (see logLine).
 func (l *eventLog) text() string {
 	var b strings.Builder
 	if l.dropped > 0 {
-		fmt.Fprintf(&b, "(%d earlier lines not kept)\n", l.dropped)
+		b.WriteString(english.n("log.dropped", l.dropped) + "\n")
 	}
 	for _, s := range l.lines {
-		b.WriteString(s)
+		b.WriteString(s.exported())
 		b.WriteByte('\n')
 	}
 	return b.String()

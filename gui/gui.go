@@ -11,9 +11,9 @@ package gui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +29,6 @@ import (
 	"imagebeam/codec"
 	"imagebeam/config"
 	"imagebeam/internal/buildinfo"
-	"imagebeam/internal/human"
 	_ "imagebeam/internal/posixlocale" // before Fyne's lang reads the locale: see its comment
 	"imagebeam/internal/wait"
 	"imagebeam/simdevice"
@@ -51,6 +50,9 @@ type Options struct {
 	// 10 ms answer delay and an occasional NAK, so a newcomer sees progress
 	// and a retry.
 	SimFaults *simdevice.Faults
+	// Language is the window's language ("en", "zh_Hans"); "" means
+	// IMAGEBEAM_LANG, the settings file's choice or the system's.
+	Language string
 }
 
 // Preference keys (window-only state, kept by Fyne under the app ID).
@@ -76,8 +78,8 @@ type GUI struct {
 
 	cfgPath   string
 	settings  *config.Settings
-	saveBlock error  // the settings file could not be read: do not overwrite it
-	exposed   string // the settings file holds a password others can read
+	saveBlock error // the settings file could not be read: do not overwrite it
+	exposed   error // the settings file holds a password others can read
 
 	backend *backend
 	conn    *connIndicator
@@ -87,6 +89,8 @@ type GUI struct {
 	history *historyView
 
 	focused bool
+	// languagePick is the help dialog's language choice, nil until it opens.
+	languagePick *widget.Select
 	// consumers are the goroutines that turn transfers' events into card
 	// updates and history entries; Shutdown waits for them.
 	consumers sync.WaitGroup
@@ -109,8 +113,12 @@ func New(a fyne.App, opts Options) *GUI {
 		g.do = fyne.Do
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
+	firstStart := g.loadSettings()
+	startLanguage(opts.Language, g.settings.Language)
+	if firstStart {
+		g.firstStart()
+	}
 	g.win = a.NewWindow("ImageBeam")
-	g.loadSettings()
 
 	dataDir := opts.DataDir
 	if dataDir == "" {
@@ -138,8 +146,8 @@ func New(a fyne.App, opts Options) *GUI {
 
 	g.backend = newBackend(g)
 	g.backend.start(g.settings.Broker)
-	if g.exposed != "" {
-		g.conn.setSettingsProblem(errors.New(g.exposed))
+	if g.exposed != nil {
+		g.conn.setSettingsProblem(g.exposed)
 	}
 	if g.saveBlock != nil {
 		g.conn.setSettingsProblem(g.saveBlock)
@@ -210,34 +218,45 @@ func storageDir(a fyne.App) string {
 	return filepath.Join(os.TempDir(), "imagebeam")
 }
 
-// loadSettings reads the shared settings file. A first start (no file)
-// gets the built-in broker and the simulated device, saved at once so that
-// `imagebeam send --device` sees them too.
-func (g *GUI) loadSettings() {
+// loadSettings reads the shared settings file and reports whether this
+// is a first start (there is no file).
+func (g *GUI) loadSettings() (first bool) {
 	g.cfgPath = g.opts.ConfigPath
 	if g.cfgPath == "" {
 		p, err := config.Path()
 		if err != nil {
 			g.saveBlock = err
 			g.settings = config.Default()
-			return
+			return false
 		}
 		g.cfgPath = p
 	}
 	_, statErr := os.Stat(g.cfgPath)
 	s, err := config.Load(g.cfgPath)
 	if err != nil {
-		g.saveBlock = fmt.Errorf("%w. ImageBeam will not overwrite it; fix or remove the file and restart", err)
+		g.saveBlock = wrapError("settings.unreadable", nil, err)
 		g.settings = config.Default()
-		return
+		return false
 	}
 	g.settings = s
-	g.exposed = s.ExposureWarning(g.cfgPath)
-	if errors.Is(statErr, os.ErrNotExist) {
-		s.Broker = config.Broker{Builtin: true, Listen: config.DefaultListen}
-		s.Devices = append(s.Devices, simulatedDevice())
-		_ = g.saveSettings() // a read-only config folder must not stop the window
+	if w := s.ExposureWarning(g.cfgPath); w != "" {
+		// The command from config's sentence: it quotes the path for the shell.
+		cmd := "chmod 600 " + g.cfgPath
+		if i := strings.LastIndex(w, "chmod 600 "); i >= 0 {
+			cmd = w[i:]
+		}
+		g.exposed = newError("settings.exposed", args{"Path": g.cfgPath, "Command": cmd})
 	}
+	return errors.Is(statErr, os.ErrNotExist)
+}
+
+// firstStart gives a first start the built-in broker and the simulated
+// device, named in the window's language, and saves them at once so that
+// `imagebeam send --device` sees them too.
+func (g *GUI) firstStart() {
+	g.settings.Broker = config.Broker{Builtin: true, Listen: config.DefaultListen}
+	g.settings.Devices = append(g.settings.Devices, simulatedDevice())
+	_ = g.saveSettings() // a read-only config folder must not stop the window
 }
 
 // saveSettings writes the settings file, unless it could not be read.
@@ -252,12 +271,13 @@ func (g *GUI) saveSettings() error {
 const (
 	simToDevice   = "imagebeam/sim/to-device"
 	simFromDevice = "imagebeam/sim/from-device"
-	simName       = "Simulated device"
 )
 
+// simulatedDevice is the device a first start adds, named in the window's
+// language (a name is the user's data from then on).
 func simulatedDevice() config.Device {
 	d := config.DefaultDevice()
-	d.Name = simName
+	d.Name = tr("device.simulated_name")
 	d.ToDevice, d.FromDevice = simToDevice, simFromDevice
 	d.Simulated = true
 	d.Timeout = config.Duration(time.Second)
@@ -267,7 +287,7 @@ func simulatedDevice() config.Device {
 }
 
 func (g *GUI) layout() fyne.CanvasObject {
-	open := widget.NewButtonWithIcon("Open…", theme.FolderOpenIcon(), g.preview.showOpenDialog)
+	open := widget.NewButtonWithIcon(tr("main.open"), theme.FolderOpenIcon(), g.preview.showOpenDialog)
 	help := widget.NewButtonWithIcon("", theme.HelpIcon(), g.showHelp)
 	top := container.NewBorder(nil, nil, open, container.NewHBox(g.conn.object(), help), g.preview.urlBar())
 
@@ -280,8 +300,8 @@ func (g *GUI) layout() fyne.CanvasObject {
 
 func (g *GUI) activity() fyne.CanvasObject {
 	tabs := container.NewAppTabs(
-		container.NewTabItemWithIcon("Transfers", theme.UploadIcon(), g.xfers.object()),
-		container.NewTabItemWithIcon("History", theme.HistoryIcon(), g.history.object()),
+		container.NewTabItemWithIcon(tr("main.tab.transfers"), theme.UploadIcon(), g.xfers.object()),
+		container.NewTabItemWithIcon(tr("main.tab.history"), theme.HistoryIcon(), g.history.object()),
 	)
 	g.xfers.tabs = tabs
 	return tabs
@@ -314,29 +334,65 @@ func (g *GUI) pasteSource() {
 	g.Open(files)
 }
 
-const shortcutsHelp = `**Keyboard**
-
-- **Ctrl+O** open an image
-- **Ctrl+V** load a path or URL from the clipboard
-- **Enter** in the URL field fetches it
-- **Ctrl+Enter** send to the ticked devices
-- **F1** this help
-
-**Getting an image in**: drop files on the window (several become a queue), use Open…, or paste a URL and Fetch.
-
-**Simulated device**: answered by ImageBeam itself on the built-in broker, on its own topics. Delete it, or switch to an external broker, to turn it off.`
-
+// showHelp shows the keyboard shortcuts, the language setting, the
+// settings file and the version (F1).
 func (g *GUI) showHelp() {
-	text := widget.NewRichTextFromMarkdown(shortcutsHelp)
+	text := widget.NewRichTextFromMarkdown(tr("help.text"))
 	text.Wrapping = fyne.TextWrapWord
-	version := widget.NewLabel(buildinfo.String())
-	version.Importance = widget.LowImportance
-	settings := widget.NewLabel("Settings file: " + g.cfgPath)
+	version, commit, date := buildinfo.Stamp()
+	ver := widget.NewLabel(tr("help.version", args{"Version": version, "Commit": commit, "Date": date}))
+	ver.Importance = widget.LowImportance
+	settings := widget.NewLabel(tr("help.settings_file", args{"Path": g.cfgPath}))
 	settings.Wrapping = fyne.TextWrapBreak
-	content := container.NewVBox(text, settings, version)
-	d := dialog.NewCustom("About ImageBeam", "Close", content, g.win)
-	d.Resize(fyne.NewSize(520, 460))
+	content := container.NewVBox(text, g.newLanguagePicker(), settings, ver)
+	d := dialog.NewCustom(tr("help.title"), tr("button.close"), content, g.win)
+	d.Resize(fyne.NewSize(560, 520))
 	d.Show()
+}
+
+// newLanguagePicker chooses the window's language: the system's or one of
+// the translation files'. The choice is saved in the settings file and
+// takes effect at the next start: the widgets keep the words they were
+// made with.
+func (g *GUI) newLanguagePicker() fyne.CanvasObject {
+	tags := append([]string{""}, languageTags()...)
+	labels := make([]string, len(tags))
+	for i, t := range tags {
+		labels[i] = tr("language.system")
+		if t != "" {
+			labels[i] = languageName(t)
+		}
+	}
+	note := widget.NewLabel("")
+	note.Wrapping = fyne.TextWrapWord
+	note.Importance = widget.LowImportance
+	note.Hide()
+	if env := os.Getenv(languageEnv); env != "" {
+		note.SetText(tr("language.env_override", args{"Variable": languageEnv + "=" + env}))
+		note.Show()
+	}
+	pick := widget.NewSelect(labels, nil)
+	pick.SetSelectedIndex(max(slices.Index(tags, g.settings.Language), 0))
+	pick.OnChanged = func(string) {
+		tag := tags[pick.SelectedIndex()]
+		if tag == g.settings.Language {
+			return
+		}
+		old := g.settings.Language
+		g.settings.Language = tag
+		if err := g.saveSettings(); err != nil {
+			g.settings.Language = old
+			note.SetText(errorText(err))
+			note.Importance = widget.DangerImportance
+		} else {
+			note.SetText(tr("language.restart"))
+			note.Importance = widget.LowImportance
+		}
+		note.Show()
+		note.Refresh()
+	}
+	g.languagePick = pick
+	return container.NewVBox(widget.NewForm(widget.NewFormItem(tr("language.label"), pick)), note)
 }
 
 // closeRequested asks before closing while transfers run.
@@ -350,14 +406,15 @@ func (g *GUI) closeRequested() {
 		g.close()
 		return
 	}
-	msg := fmt.Sprintf("%s still running. Closing cancels them and the device may keep a partial image.\n\nClose anyway?",
-		human.Count(n, "transfer is", "transfers are"))
-	dialog.ShowConfirm("Transfers are running", msg, func(ok bool) {
+	d := dialog.NewConfirm(tr("close.title"), trn("close.message", n), func(ok bool) {
 		if ok {
 			g.xfers.cancelAll()
 			g.close()
 		}
 	}, g.win)
+	d.SetConfirmText(tr("close.confirm"))
+	d.SetDismissText(tr("button.cancel"))
+	d.Show()
 }
 
 // close closes the window. The focus hooks go first: the window's
@@ -376,6 +433,7 @@ func (g *GUI) notify(title, content string) {
 	}
 }
 
+// showError shows err in a dialog: its sentence and its English detail.
 func (g *GUI) showError(err error) {
-	dialog.ShowError(err, g.win)
+	dialog.ShowError(shownError{err}, g.win)
 }

@@ -28,28 +28,33 @@ import (
 )
 
 func TestFirstStartSavesBuiltinBrokerAndSimulatedDevice(t *testing.T) {
-	h := newHarness(t, nil)
-	h.waitSim()
+	inEachLanguage(t, func(t *testing.T, lang string) {
+		h := newHarnessIn(t, lang, nil)
+		h.waitSim()
 
-	s, err := config.Load(h.g.cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !s.Broker.Builtin {
-		t.Error("first start did not choose the built-in broker")
-	}
-	if len(s.Devices) != 1 || !s.Devices[0].Simulated || s.Devices[0].Name != simName {
-		t.Fatalf("devices after first start = %+v, want only the simulated device", s.Devices)
-	}
-	if d := s.Devices[0]; d.ToDevice == "mqttTestPub" || d.FromDevice == "mqttTestSub" {
-		t.Errorf("simulated device uses the real BASE's topics: %s %s", d.ToDevice, d.FromDevice)
-	}
-	if !strings.HasPrefix(h.g.conn.text.Text, "Connected: built-in broker 127.0.0.1:") {
-		t.Errorf("indicator = %q", h.g.conn.text.Text)
-	}
-	w := test.NewTempWindow(t, h.g.devices.object())
-	w.Resize(fyne.NewSize(320, 420))
-	test.AssertRendersToMarkup(t, "devices_first_start.xml", w.Canvas())
+		s, err := config.Load(h.g.cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.Broker.Builtin {
+			t.Error("first start did not choose the built-in broker")
+		}
+		// The first device is named in the window's language.
+		name := map[string]string{langEnglish: simName, langChinese: "模拟设备"}[lang]
+		if len(s.Devices) != 1 || !s.Devices[0].Simulated || s.Devices[0].Name != name {
+			t.Fatalf("devices after first start = %+v, want only the simulated device, %q", s.Devices, name)
+		}
+		if d := s.Devices[0]; d.ToDevice == "mqttTestPub" || d.FromDevice == "mqttTestSub" {
+			t.Errorf("simulated device uses the real BASE's topics: %s %s", d.ToDevice, d.FromDevice)
+		}
+		connected := map[string]string{langEnglish: "Connected: built-in broker 127.0.0.1:", langChinese: "已连接：内置服务器 127.0.0.1:"}[lang]
+		if !strings.HasPrefix(h.g.conn.text.Text, connected) {
+			t.Errorf("indicator = %q, want %q…", h.g.conn.text.Text, connected)
+		}
+		w := test.NewTempWindow(t, h.g.devices.object())
+		w.Resize(fyne.NewSize(320, 420))
+		assertMarkup(t, lang, "devices_first_start.xml", w.Canvas())
+	})
 }
 
 func TestDeviceFormAddEditDelete(t *testing.T) {
@@ -59,23 +64,25 @@ func TestDeviceFormAddEditDelete(t *testing.T) {
 	cases := []struct {
 		name  string
 		fill  func(f *deviceForm)
-		error string // part of the inline error; "" = saved
+		error string // the inline error's sentence (its key); "" = saved
+		words string // part of the English sentence
 	}{
-		{"empty topic", func(f *deviceForm) { f.to.SetText("") }, "topic is empty"},
-		{"wildcard topic", func(f *deviceForm) { f.from.SetText("lab/+/answers") }, "wildcard"},
-		{"same topic both ways", func(f *deviceForm) { f.from.SetText(f.to.Text) }, "must differ"},
-		{"name taken", func(f *deviceForm) { f.name.SetText("simulated DEVICE") }, "already named"},
-		{"no name", func(f *deviceForm) { f.name.SetText("  ") }, "name"},
-		{"quality out of range", func(f *deviceForm) { f.quality.SetText("0") }, "quality must be between 1 and 100"},
-		{"chunk not a number", func(f *deviceForm) { f.chunk.SetText("lots") }, "chunk must be a whole number"},
-		{"bad timeout", func(f *deviceForm) { f.timeout.SetText("5") }, "timeout must be a duration"},
+		{"empty topic", func(f *deviceForm) { f.to.SetText("") }, "device.error.topic_empty", "“To device” topic is empty"},
+		{"wildcard topic", func(f *deviceForm) { f.from.SetText("lab/+/answers") }, "device.error.topic_wildcard", "wildcard"},
+		{"same topic both ways", func(f *deviceForm) { f.from.SetText(f.to.Text) }, "device.error.same_topic", "must differ"},
+		{"name taken", func(f *deviceForm) { f.name.SetText("simulated DEVICE") }, "device.error.name_taken", "already named"},
+		{"no name", func(f *deviceForm) { f.name.SetText("  ") }, "device.error.no_name", "name"},
+		{"quality out of range", func(f *deviceForm) { f.quality.SetText("0") }, "device.error.out_of_range", "“JPEG quality” must be between 1 and 100"},
+		{"chunk not a number", func(f *deviceForm) { f.chunk.SetText("lots") }, "device.error.not_a_number", "“Chunk (bytes)” must be a whole number"},
+		{"bad timeout", func(f *deviceForm) { f.timeout.SetText("5") }, "device.error.timeout", "“Timeout” must be a duration"},
+		{"bad BEGIN name", func(f *deviceForm) { f.begin.SetText("a;b.jpg") }, "device.error.begin_name", "BEGIN file name"},
 		{"second simulator", func(f *deviceForm) {
 			f.sim.SetChecked(true)
 			f.to.SetText("imagebeam/sim2/to-device")
 			f.from.SetText("imagebeam/sim2/from-device")
-		}, "only one simulator"},
-		{"simulator on the BASE's topics", func(f *deviceForm) { f.sim.SetChecked(true) }, "real BASE's topics"},
-		{"valid", func(f *deviceForm) {}, ""},
+		}, "device.error.second_simulator", "only one simulator"},
+		{"simulator on the BASE's topics", func(f *deviceForm) { f.sim.SetChecked(true) }, "device.error.sim_base_topics", "real BASE's topics"},
+		{"valid", func(f *deviceForm) {}, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -97,8 +104,8 @@ func TestDeviceFormAddEditDelete(t *testing.T) {
 				}
 				return
 			}
-			if closed || !f.errText.Visible() || !strings.Contains(strings.ToLower(f.errText.Text), strings.ToLower(c.error)) {
-				t.Fatalf("error shown = %q (visible %v, closed %v), want it to mention %q", f.errText.Text, f.errText.Visible(), closed, c.error)
+			if closed || !f.errText.Visible() || errorKey(f.err) != c.error || !strings.Contains(f.errText.Text, c.words) {
+				t.Fatalf("error shown = %q (%s, visible %v, closed %v), want %s, which mentions %q", f.errText.Text, errorKey(f.err), f.errText.Visible(), closed, c.error, c.words)
 			}
 			if len(h.g.settings.Devices) != before {
 				t.Fatal("an invalid device was saved")
@@ -106,14 +113,17 @@ func TestDeviceFormAddEditDelete(t *testing.T) {
 		})
 	}
 
-	// The form with an error, as the user sees it.
-	f := newDeviceForm(config.DefaultDevice())
-	f.to.SetText("lab/#")
-	f.onSave = func(d config.Device) error { return l.saveDevice(-1, d) }
-	test.Tap(f.save)
-	w := test.NewTempWindow(t, f.object())
-	w.Resize(fyne.NewSize(560, 760))
-	test.AssertRendersToMarkup(t, "device_form_error.xml", w.Canvas())
+	// The form with an error, as the user sees it, in each language.
+	inEachLanguage(t, func(t *testing.T, lang string) {
+		inLanguage(t, lang)
+		f := newDeviceForm(config.DefaultDevice())
+		f.to.SetText("lab/#")
+		f.onSave = func(d config.Device) error { return l.saveDevice(-1, d) }
+		test.Tap(f.save)
+		w := test.NewTempWindow(t, f.object())
+		w.Resize(fyne.NewSize(560, 760))
+		assertMarkup(t, lang, "device_form_error.xml", w.Canvas())
+	})
 
 	// Edit: rename Bench 3, through the form the Edit button opens.
 	i := indexOf(h.g.settings.Devices, "Bench 3")
@@ -154,7 +164,11 @@ func indexOf(ds []config.Device, name string) int {
 }
 
 func TestDropLoadsFileAndPreviewShowsNumbers(t *testing.T) {
-	h := newHarness(t, nil)
+	inEachLanguage(t, testDropLoadsFileAndPreviewShowsNumbers)
+}
+
+func testDropLoadsFileAndPreviewShowsNumbers(t *testing.T, lang string) {
+	h := newHarnessIn(t, lang, nil)
 	src := writeJPEG(t, h.dir, "photo.jpg", 1200, 900)
 	h.load(src)
 
@@ -172,19 +186,26 @@ func TestDropLoadsFileAndPreviewShowsNumbers(t *testing.T) {
 		t.Errorf("preview JPEG differs from codec.Convert's")
 	}
 	info, _ := os.Stat(src)
-	wantSrc := fmt.Sprintf("photo.jpg\n1200×900 JPEG, %s", human.Bytes(info.Size()))
+	wantSrc := map[string]string{
+		langEnglish: fmt.Sprintf("photo.jpg\n1200×900 JPEG, %s", human.Bytes(info.Size())),
+		langChinese: fmt.Sprintf("photo.jpg\n1200×900 JPEG，%s", human.Bytes(info.Size())),
+	}[lang]
 	if p.srcInfo.Text != wantSrc {
 		t.Errorf("source info = %q, want %q", p.srcInfo.Text, wantSrc)
 	}
-	wantOut := fmt.Sprintf("%d×%d JPEG, quality 85, %s\n%d packets of 1400 bytes", want.Width, want.Height, human.Bytes(int64(want.Bytes)), want.Packets)
+	wantOut := map[string]string{
+		langEnglish: fmt.Sprintf("%d×%d JPEG, quality 85, %s\n%d packets of 1400 bytes", want.Width, want.Height, human.Bytes(int64(want.Bytes)), want.Packets),
+		langChinese: fmt.Sprintf("%d×%d JPEG，质量 85，%s\n%d 个数据包，每包 1400 字节", want.Width, want.Height, human.Bytes(int64(want.Bytes)), want.Packets),
+	}[lang]
 	if !strings.HasPrefix(p.outInfo.Text, wantOut) {
 		t.Errorf("output info = %q, want it to start %q", p.outInfo.Text, wantOut)
 	}
 	if want.Width != 800 || want.Height != 480 {
 		t.Errorf("contain into 800×480 gave %d×%d", want.Width, want.Height)
 	}
-	if !p.send.Visible() || p.send.Disabled() || p.send.Text != "Send to Simulated device" {
-		t.Errorf("send button = %q, disabled %v", p.send.Text, p.send.Disabled())
+	wantSend := map[string]string{langEnglish: "Send to Simulated device", langChinese: "发送到“模拟设备”"}[lang]
+	if !p.send.Visible() || p.send.Disabled() || p.send.Text != wantSend {
+		t.Errorf("send button = %q, disabled %v, want %q", p.send.Text, p.send.Disabled(), wantSend)
 	}
 
 	// Changing the quality re-encodes the preview.
@@ -199,7 +220,7 @@ func TestDropLoadsFileAndPreviewShowsNumbers(t *testing.T) {
 
 	w := test.NewTempWindow(t, p.object())
 	w.Resize(fyne.NewSize(620, 640))
-	test.AssertRendersToMarkup(t, "preview_loaded.xml", w.Canvas())
+	assertMarkup(t, lang, "preview_loaded.xml", w.Canvas())
 }
 
 func TestDropQueuesSeveralFiles(t *testing.T) {
@@ -316,7 +337,11 @@ func TestResendFromHistorySendsIdenticalBytes(t *testing.T) {
 }
 
 func TestCancelStopsTransferToSilentDevice(t *testing.T) {
-	h := newHarness(t, nil)
+	inEachLanguage(t, testCancelStopsTransferToSilentDevice)
+}
+
+func testCancelStopsTransferToSilentDevice(t *testing.T, lang string) {
+	h := newHarnessIn(t, lang, nil)
 	h.waitSim()
 	silent := config.DefaultDevice()
 	silent.Name = "Silent bench"
@@ -343,12 +368,13 @@ func TestCancelStopsTransferToSilentDevice(t *testing.T) {
 	if v.snap.Phase != "cancelled" {
 		t.Fatalf("phase = %q (%v), want cancelled", v.snap.Phase, v.snap.Err)
 	}
-	if !strings.Contains(v.status.Text, "partial image") || !v.resendBtn.Visible() {
-		t.Errorf("status = %q, resend shown %v", v.status.Text, v.resendBtn.Visible())
+	partial := map[string]string{langEnglish: "partial image", langChinese: "不完整的图片"}[lang]
+	if !strings.Contains(v.status.Text, partial) || !v.resendBtn.Visible() {
+		t.Errorf("status = %q, resend shown %v, want it to say %q", v.status.Text, v.resendBtn.Visible(), partial)
 	}
 	cw := test.NewTempWindow(t, v.card)
 	cw.Resize(fyne.NewSize(420, 300))
-	test.AssertRendersToMarkup(t, "transfer_cancelled.xml", cw.Canvas())
+	assertMarkup(t, lang, "transfer_cancelled.xml", cw.Canvas())
 	if e := h.g.history.entries; len(e) != 1 || e[0].Result != "cancelled" {
 		t.Errorf("history = %+v", e)
 	}
@@ -358,6 +384,10 @@ func TestCancelStopsTransferToSilentDevice(t *testing.T) {
 }
 
 func TestBrokerDownShowsErrorState(t *testing.T) {
+	inEachLanguage(t, testBrokerDownShowsErrorState)
+}
+
+func testBrokerDownShowsErrorState(t *testing.T, lang string) {
 	// A port nobody listens on: bind one, then close it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -365,7 +395,7 @@ func TestBrokerDownShowsErrorState(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	h := newHarness(t, func(cfg string) {
+	h := newHarnessIn(t, lang, func(cfg string) {
 		s := config.Default()
 		s.Broker = config.Broker{URL: "tcp://" + addr}
 		bench := config.DefaultDevice()
@@ -377,17 +407,18 @@ func TestBrokerDownShowsErrorState(t *testing.T) {
 	})
 	c := h.g.conn
 	h.waitFor("the error state", func() bool { return c.state == connError })
-	if !strings.HasPrefix(c.text.Text, "Broker error") || !c.banner.Visible() ||
-		!strings.Contains(strings.ToLower(c.banner.Text), "broker unreachable") || !strings.Contains(c.banner.Text, addr) {
-		t.Errorf("indicator %q, banner %q (visible %v)", c.text.Text, c.banner.Text, c.banner.Visible())
+	unreachable := map[string]string{langEnglish: "The broker cannot be reached", langChinese: "连不上 MQTT 服务器"}[lang]
+	if c.text.Text != tr("conn.state.error") || !c.banner.Visible() ||
+		!strings.Contains(c.banner.Text, unreachable) || !strings.Contains(c.banner.Text, addr) {
+		t.Errorf("indicator %q, banner %q (visible %v), want it to say %q", c.text.Text, c.banner.Text, c.banner.Visible(), unreachable)
 	}
 
-	test.AssertRendersToMarkup(t, "broker_error.xml", test.NewTempWindow(t, c.object()).Canvas())
+	assertMarkup(t, lang, "broker_error.xml", test.NewTempWindow(t, c.object()).Canvas())
 
 	// A send fails with the same cause, in words.
 	h.load(writeJPEG(t, h.dir, "photo.jpg", 320, 240))
 	v := h.sendAndWait()
-	if v.snap.Phase != "failed" || !strings.Contains(strings.ToLower(v.status.Text), "broker unreachable") {
+	if v.snap.Phase != "failed" || !strings.Contains(v.status.Text, unreachable) {
 		t.Errorf("send to a dead broker: phase %q, status %q", v.snap.Phase, v.status.Text)
 	}
 }
@@ -444,14 +475,14 @@ func TestEventLogIsBounded(t *testing.T) {
 	h := newHarness(t, nil)
 	l := newEventLog(h.g, "x.log")
 	for i := 0; i < 3; i++ {
-		lines := make([]string, logLimit)
+		lines := make([]logLine, logLimit)
 		for j := range lines {
-			lines[j] = fmt.Sprintf("line %d", i*logLimit+j)
+			lines[j] = logLine{transfer.FrameSent{Function: transfer.FuncData, Number: i*logLimit + j}}
 		}
 		l.append(lines, 0)
 	}
-	if len(l.lines) != logLimit || l.lines[0] != fmt.Sprintf("line %d", 2*logLimit) {
-		t.Fatalf("kept %d lines starting %q", len(l.lines), l.lines[0])
+	if first := l.lines[0].ev.(transfer.FrameSent); len(l.lines) != logLimit || first.Number != 2*logLimit {
+		t.Fatalf("kept %d lines starting %+v", len(l.lines), first)
 	}
 	if !strings.HasPrefix(l.text(), fmt.Sprintf("(%d earlier lines not kept)", 2*logLimit)) {
 		t.Errorf("copied text starts %q", l.text()[:40])
@@ -549,9 +580,9 @@ func TestBuiltinBrokerFallsBackWhenPortIsTaken(t *testing.T) {
 	defer ln.Close()
 	taken := ln.Addr().String()
 	h := &harness{t: t, q: newUIQueue(), dir: t.TempDir()}
-	h.g = New(test.NewTempApp(t), Options{
+	h.g = New(newTestApp(t), Options{
 		ConfigPath: filepath.Join(h.dir, "settings.json"), DataDir: filepath.Join(h.dir, "data"),
-		Do: h.q.do, BuiltinListen: taken, SimFaults: &simdevice.Faults{},
+		Do: h.q.do, BuiltinListen: taken, SimFaults: &simdevice.Faults{}, Language: langEnglish,
 	})
 	t.Cleanup(h.g.Shutdown)
 	h.waitSim()
@@ -574,7 +605,7 @@ func TestBrokerFormValidatesAndApplies(t *testing.T) {
 	f := newBrokerForm(h.g, h.g.settings.Broker)
 	closed := false
 	f.onClose = func() { closed = true }
-	f.mode.SetSelected(modeExternal)
+	f.setBuiltin(false)
 	if f.externalBox.Hidden || !f.builtinBox.Hidden {
 		t.Fatal("external broker fields not shown")
 	}
@@ -592,7 +623,7 @@ func TestBrokerFormValidatesAndApplies(t *testing.T) {
 	if !f.insecureWarn.Visible() {
 		t.Error("no warning for insecure TLS")
 	}
-	f.mode.SetSelected(modeBuiltin)
+	f.setBuiltin(true)
 	f.lan.SetChecked(true)
 	test.Tap(f.save)
 	if closed || !strings.Contains(f.msg.Text, "username and password") {
@@ -603,7 +634,7 @@ func TestBrokerFormValidatesAndApplies(t *testing.T) {
 	}
 
 	// Apply an external broker nobody listens on: the indicator follows.
-	f.mode.SetSelected(modeExternal)
+	f.setBuiltin(false)
 	f.insecure.SetChecked(false)
 	f.url.SetText("tcp://127.0.0.1:9")
 	test.Tap(f.save)
@@ -716,7 +747,10 @@ func TestWindowShowsNoBrokerPassword(t *testing.T) {
 	h.load(writeJPEG(t, h.dir, "photo.jpg", 320, 240))
 	v := h.sendAndWait()
 	var seen strings.Builder
-	seen.WriteString(allText(h.g.win.Content()) + allText(v.card) + strings.Join(v.log.lines, "\n"))
+	seen.WriteString(allText(h.g.win.Content()) + allText(v.card) + v.log.text())
+	for _, l := range v.log.lines {
+		seen.WriteString(l.shown() + "\n")
+	}
 	for _, e := range h.g.history.store.entries {
 		seen.WriteString(e.Error + e.Source + "\n")
 	}

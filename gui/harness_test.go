@@ -21,6 +21,41 @@ import (
 
 func TestMain(m *testing.M) { testbroker.RunWithTempLocks(m) }
 
+// simName is the simulated device's name on a first start in English.
+const simName = "Simulated device"
+
+// testTheme is Fyne's test theme with the window's fonts: the Chinese
+// markup masters depend on the font ImageBeam ships, never on the
+// machine's (make test-nofonts hides the system's fonts).
+func testTheme() fyne.Theme { return withCJK(test.Theme()) }
+
+// newTestApp is a test app that draws with testTheme.
+func newTestApp(t *testing.T) fyne.App {
+	a := test.NewTempApp(t)
+	a.Settings().SetTheme(testTheme())
+	return a
+}
+
+// inEachLanguage runs f once in each of the window's languages, as a
+// subtest named for the language.
+func inEachLanguage(t *testing.T, f func(t *testing.T, lang string)) {
+	for _, l := range languageTags() {
+		t.Run(l, func(t *testing.T) { f(t, l) })
+	}
+}
+
+// assertMarkup compares c with the master testdata/LANG/NAME.
+func assertMarkup(t *testing.T, lang, name string, c fyne.Canvas) {
+	t.Helper()
+	test.AssertRendersToMarkup(t, lang+"/"+name, c)
+}
+
+// inLanguage has the window speak lang until the test ends.
+func inLanguage(t *testing.T, lang string) {
+	useLanguage(lang)
+	t.Cleanup(func() { useLanguage(langEnglish) })
+}
+
 // uiQueue stands in for Fyne's main loop: goroutines queue work with do,
 // and the test goroutine runs it in waitFor, so widgets are only ever
 // touched from the test goroutine, as in the app they are only touched
@@ -60,23 +95,31 @@ type harness struct {
 	dir string
 }
 
-// newHarness opens the window on the test driver with its own settings
-// file and history, the built-in broker on a free loopback port and a
-// simulated device without faults. setup may write a settings file first.
+// newHarness opens the window on the test driver, in English, with its
+// own settings file and history, the built-in broker on a free loopback
+// port and a simulated device without faults. setup may write a settings
+// file first.
 func newHarness(t *testing.T, setup func(cfgPath string)) *harness {
+	t.Helper()
+	return newHarnessIn(t, langEnglish, setup)
+}
+
+// newHarnessIn is newHarness with the window speaking lang.
+func newHarnessIn(t *testing.T, lang string, setup func(cfgPath string)) *harness {
 	t.Helper()
 	h := &harness{t: t, q: newUIQueue(), dir: t.TempDir()}
 	cfg := filepath.Join(h.dir, "settings.json")
 	if setup != nil {
 		setup(cfg)
 	}
-	a := test.NewTempApp(t)
-	h.g = New(a, Options{
+	t.Cleanup(func() { useLanguage(langEnglish) })
+	h.g = New(newTestApp(t), Options{
 		ConfigPath:    cfg,
 		DataDir:       filepath.Join(h.dir, "data"),
 		Do:            h.q.do,
 		BuiltinListen: "127.0.0.1:0",
 		SimFaults:     &simdevice.Faults{},
+		Language:      lang,
 	})
 	h.g.win.Resize(fyne.NewSize(1100, 700))
 	t.Cleanup(h.g.Shutdown)

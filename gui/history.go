@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,26 +36,30 @@ const (
 
 // historyEntry is one recorded transfer.
 type historyEntry struct {
-	ID          string         `json:"id"`
-	Time        time.Time      `json:"time"`
-	Device      string         `json:"device"`
-	Source      string         `json:"source"`
-	Bytes       int            `json:"bytes"`
-	SHA256      string         `json:"sha256"`
-	Result      transfer.Phase `json:"result"` // done, failed or cancelled
-	Error       string         `json:"error,omitempty"`
-	DurationMs  float64        `json:"duration_ms"`
-	Retries     int            `json:"retries"`
-	Throughput  float64        `json:"throughput"`
-	RTTMedianMs float64        `json:"rtt_median_ms"`
-	LastSeen    time.Time      `json:"last_seen,omitzero"` // the device's last answer
-	Resend      bool           `json:"resend,omitempty"`
+	ID     string         `json:"id"`
+	Time   time.Time      `json:"time"`
+	Device string         `json:"device"`
+	Source string         `json:"source"`
+	Bytes  int            `json:"bytes"`
+	SHA256 string         `json:"sha256"`
+	Result transfer.Phase `json:"result"`          // done, failed or cancelled
+	Error  string         `json:"error,omitempty"` // in English, as the logs write it
+	// Reason is the translation key of Error's sentence, so that the
+	// History tab says it in the window's language ("" before 0.2.0).
+	Reason      string    `json:"reason,omitempty"`
+	DurationMs  float64   `json:"duration_ms"`
+	Retries     int       `json:"retries"`
+	Throughput  float64   `json:"throughput"`
+	RTTMedianMs float64   `json:"rtt_median_ms"`
+	LastSeen    time.Time `json:"last_seen,omitzero"` // the device's last answer
+	Resend      bool      `json:"resend,omitempty"`
 }
 
 func (e *historyEntry) fill(t transfer.Tally) {
 	e.Result = t.Phase
 	if t.Err != nil {
 		e.Error = t.Err.Error()
+		e.Reason = errorKey(t.Err)
 	}
 	e.DurationMs = t.Stats.DurationMs
 	e.Retries = t.Stats.Retransmits
@@ -83,7 +88,7 @@ func openHistory(dir string) *historyStore {
 		h.err = err
 	default:
 		if err := json.Unmarshal(b, &h.entries); err != nil {
-			h.err = fmt.Errorf("the history file %s is damaged (%v); new transfers start a new history", filepath.Join(dir, "history.json"), err)
+			h.err = wrapError("history.error.damaged", args{"Path": filepath.Join(dir, "history.json")}, err)
 			h.entries = nil
 		}
 	}
@@ -216,7 +221,7 @@ func (h *historyStore) problem() error {
 func (h *historyStore) image(sha string) ([]byte, error) {
 	b, err := os.ReadFile(h.imagePath(sha))
 	if err != nil {
-		return nil, fmt.Errorf("the image of this entry is no longer stored (%v)", err)
+		return nil, wrapError("history.error.image_gone", nil, err)
 	}
 	return b, nil
 }
@@ -255,7 +260,7 @@ func newHistoryView(g *GUI, dir string) *historyView {
 	h.note = widget.NewLabel("")
 	h.note.Wrapping = fyne.TextWrapWord
 	h.note.Importance = widget.LowImportance
-	export := widget.NewButtonWithIcon("Export CSV…", theme.DocumentSaveIcon(), h.exportCSV)
+	export := widget.NewButtonWithIcon(tr("history.export"), theme.DocumentSaveIcon(), h.exportCSV)
 	h.box = container.NewBorder(container.NewBorder(nil, nil, nil, export, h.note), nil, nil, nil, h.list)
 	h.refresh()
 	return h
@@ -274,12 +279,12 @@ func (h *historyView) refresh() {
 	h.thumbs.keep(listed)
 	switch err := h.store.problem(); {
 	case err != nil:
-		h.note.SetText("History: " + err.Error())
+		h.note.SetText(tr("history.problem", args{"Problem": errorWithDetail(err)}))
 		h.note.Importance = widget.WarningImportance
 	case len(h.entries) == 0:
-		h.note.SetText("Every transfer is recorded here, with Resend (the exact same bytes) and Send to….")
+		h.note.SetText(tr("history.empty"))
 	default:
-		h.note.SetText(human.Count(len(h.entries), "transfer", "transfers") + ", newest first")
+		h.note.SetText(trn("history.count", len(h.entries)))
 	}
 	h.note.Refresh()
 	h.list.Refresh()
@@ -326,8 +331,8 @@ func newHistoryRow() *historyRow {
 	r.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	r.title.Truncation = fyne.TextTruncateEllipsis
 	r.details = captionLabel()
-	r.resend = widget.NewButtonWithIcon("Resend", theme.MediaReplayIcon(), nil)
-	r.sendTo = widget.NewButton("Send to…", nil)
+	r.resend = widget.NewButtonWithIcon(tr("transfer.resend"), theme.MediaReplayIcon(), nil)
+	r.sendTo = widget.NewButton(tr("history.send_to"), nil)
 	text := container.New(&tightVBox{}, r.title, r.details)
 	r.body = container.NewBorder(nil, nil, r.thumb, nil, container.NewVBox(text, container.NewHBox(r.resend, r.sendTo)))
 	r.ExtendBaseWidget(r)
@@ -345,22 +350,33 @@ func (h *historyView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	}
 	e := h.entries[id]
 	r := o.(*historyRow)
-	result := map[transfer.Phase]string{transfer.PhaseDone: "OK", transfer.PhaseFailed: "failed", transfer.PhaseCancelled: "cancelled"}[e.Result]
-	r.title.SetText(fmt.Sprintf("%s · %s · %s", ago(e.Time), e.Device, result))
+	result := map[transfer.Phase]string{transfer.PhaseDone: tr("history.result.done"), transfer.PhaseFailed: tr("history.result.failed"),
+		transfer.PhaseCancelled: tr("history.result.cancelled")}[e.Result]
+	r.title.SetText(tr("history.row.title", args{"Time": ago(e.Time), "Device": e.Device, "Result": result}))
 	r.title.Importance = map[transfer.Phase]widget.Importance{transfer.PhaseDone: widget.SuccessImportance, transfer.PhaseFailed: widget.DangerImportance, transfer.PhaseCancelled: widget.WarningImportance}[e.Result]
 	r.title.Refresh()
-	details := fmt.Sprintf("%s · %s · %s", human.Bytes(int64(e.Bytes)), human.Duration(time.Duration(e.DurationMs*float64(time.Millisecond))), human.Count(e.Retries, "retry", "retries"))
+	details := []string{sizeText(int64(e.Bytes)), human.Duration(time.Duration(e.DurationMs * float64(time.Millisecond))), trn("history.row.retries", e.Retries)}
 	if src := sourceName(e.Source); src != "" {
-		details += " · " + src
+		details = append(details, src)
 	}
-	if e.Error != "" {
-		details += " · " + plainError(errors.New(e.Error))
+	if why := e.reasonText(); why != "" {
+		details = append(details, why)
 	}
-	r.details.SetText(details)
+	r.details.SetText(strings.Join(details, " · "))
 	r.thumb.Image = h.thumbs.get(e.SHA256) // nil until it is read; thumbReady redraws the row
 	r.thumb.Refresh()
 	r.resend.OnTapped = func() { h.resend(e, "") }
 	r.sendTo.OnTapped = func() { h.showSendTo(e) }
+}
+
+// reasonText is why the transfer did not end well, in the window's
+// language when the entry names a sentence it has; entries written before
+// 0.2.0 keep their English.
+func (e *historyEntry) reasonText() string {
+	if e.Reason != "" && hasKey(e.Reason) {
+		return tr(e.Reason)
+	}
+	return errorDetail(errors.New(e.Error))
 }
 
 // thumbReady redraws the rows that show the image sha, whose thumbnail
@@ -382,7 +398,7 @@ func (h *historyView) resend(e historyEntry, device string) {
 	}
 	d, ok := h.g.settings.Device(device)
 	if !ok {
-		h.g.showError(fmt.Errorf("there is no device named %q any more; use Send to… to pick another", device))
+		h.g.showError(newError("history.error.no_device", args{"Device": device}))
 		return
 	}
 	store, ctx := h.store, h.g.ctx
@@ -411,7 +427,7 @@ func (h *historyView) resendLast(d config.Device) {
 			return
 		}
 	}
-	h.g.showError(fmt.Errorf("nothing has been sent to %s yet", d.Name))
+	h.g.showError(newError("history.error.nothing_sent", args{"Device": d.Name}))
 }
 
 func (h *historyView) showSendTo(e historyEntry) {
@@ -423,7 +439,7 @@ func (h *historyView) showSendTo(e historyEntry) {
 	if len(names) > 0 {
 		sel.SetSelectedIndex(0)
 	}
-	dialog.ShowCustomConfirm("Send this image to…", "Send", "Cancel", sel, func(ok bool) {
+	dialog.ShowCustomConfirm(tr("history.send_to.title"), tr("send.button"), tr("button.cancel"), sel, func(ok bool) {
 		if ok && sel.Selected != "" {
 			h.resend(e, sel.Selected)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,7 +69,7 @@ type preview struct {
 func newPreview(g *GUI) *preview {
 	p := &preview{g: g}
 	p.url = widget.NewEntry()
-	p.url.SetPlaceHolder("Image URL or file path, then Enter (or drop files on the window)")
+	p.url.SetPlaceHolder(tr("preview.url_hint"))
 	p.url.OnSubmitted = func(string) { p.fetch() }
 	p.images = p.newImages()
 	p.empty = emptyHint()
@@ -83,7 +84,7 @@ func newPreview(g *GUI) *preview {
 	p.spinner = widget.NewActivity()
 	p.busy = widget.NewLabel("")
 	p.busy.Hide()
-	p.send = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), g.sendSelected)
+	p.send = widget.NewButtonWithIcon(tr("send.button"), theme.MailSendIcon(), g.sendSelected)
 	p.send.Importance = widget.HighImportance
 
 	status := container.NewHBox(p.spinner, p.busy)
@@ -115,16 +116,15 @@ func (p *preview) newImages() fyne.CanvasObject {
 	p.srcImage, p.srcInfo = picture(), numbers()
 	p.outImage, p.outInfo = picture(), numbers()
 	images := container.NewGridWithColumns(2,
-		pane("Source", p.srcImage, p.srcInfo),
-		pane("Device gets", p.outImage, p.outInfo))
+		pane(tr("preview.source"), p.srcImage, p.srcInfo),
+		pane(tr("preview.output"), p.outImage, p.outInfo))
 	images.Hide()
 	return images
 }
 
 // emptyHint is what the preview shows before the first image.
 func emptyHint() fyne.CanvasObject {
-	hint := widget.NewLabelWithStyle("Drop an image on this window, or use Open… (Ctrl+O), or paste a URL above.",
-		fyne.TextAlignCenter, fyne.TextStyle{})
+	hint := widget.NewLabelWithStyle(tr("preview.empty"), fyne.TextAlignCenter, fyne.TextStyle{})
 	hint.Wrapping = fyne.TextWrapWord
 	icon := canvas.NewImageFromResource(theme.FileImageIcon())
 	icon.FillMode = canvas.ImageFillContain
@@ -145,9 +145,9 @@ func (p *preview) newQueueRow() fyne.CanvasObject {
 			}
 		}
 	})
-	p.queueNext = widget.NewButtonWithIcon("Next", theme.NavigateNextIcon(), p.next)
+	p.queueNext = widget.NewButtonWithIcon(tr("preview.queue.next"), theme.NavigateNextIcon(), p.next)
 	clear := widget.NewButtonWithIcon("", theme.ContentClearIcon(), p.clearQueue)
-	row := container.NewBorder(nil, nil, widget.NewLabel("Queue"), container.NewHBox(p.queueNext, clear), p.queueSel)
+	row := container.NewBorder(nil, nil, widget.NewLabel(tr("preview.queue")), container.NewHBox(p.queueNext, clear), p.queueSel)
 	row.Hide()
 	return row
 }
@@ -160,25 +160,25 @@ func (p *preview) newControls() fyne.CanvasObject {
 	p.quality.Step = 1
 	p.qualityVal = widget.NewLabel("")
 	p.quality.OnChanged = func(v float64) {
-		p.qualityVal.SetText(fmt.Sprintf("%d", int(v)))
+		p.qualityVal.SetText(strconv.Itoa(int(v)))
 		p.settingsChanged()
 	}
-	p.fit = widget.NewSelect(fitOptions, func(string) { p.settingsChanged() })
+	p.fit = widget.NewSelect(fitOptions(), func(string) { p.settingsChanged() })
 	p.rotate = widget.NewSelect(rotateOptions, func(string) { p.settingsChanged() })
-	p.gray = widget.NewCheck("Grayscale", func(bool) { p.settingsChanged() })
+	p.gray = widget.NewCheck(tr("preview.grayscale"), func(bool) { p.settingsChanged() })
 	reset := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.resetToDevice)
 	return container.NewVBox(
-		container.NewBorder(nil, nil, widget.NewLabel("Quality"), container.NewHBox(p.qualityVal, p.gray, reset), p.quality),
+		container.NewBorder(nil, nil, widget.NewLabel(tr("preview.quality")), container.NewHBox(p.qualityVal, p.gray, reset), p.quality),
 		container.NewGridWithColumns(2,
-			container.NewBorder(nil, nil, widget.NewLabel("Fit"), nil, p.fit),
-			container.NewBorder(nil, nil, widget.NewLabel("Rotate"), nil, p.rotate)),
+			container.NewBorder(nil, nil, widget.NewLabel(tr("preview.fit")), nil, p.fit),
+			container.NewBorder(nil, nil, widget.NewLabel(tr("preview.rotate")), nil, p.rotate)),
 	)
 }
 
 func (p *preview) object() fyne.CanvasObject { return p.box }
 
 func (p *preview) urlBar() fyne.CanvasObject {
-	fetch := widget.NewButtonWithIcon("Fetch", theme.DownloadIcon(), p.fetch)
+	fetch := widget.NewButtonWithIcon(tr("preview.fetch"), theme.DownloadIcon(), p.fetch)
 	return container.NewBorder(nil, nil, nil, fetch, p.url)
 }
 
@@ -278,7 +278,7 @@ func (p *preview) deviceOptions(d config.Device) (codec.Options, error) {
 		return o, err
 	}
 	o.Quality = int(p.quality.Value)
-	o.Fit = codec.Fit(p.fit.Selected)
+	o.Fit = selectedFit(p.fit)
 	o.Rotate, _ = parseRotation(p.rotate.Selected) // "" (none chosen) is 0
 	o.Grayscale = p.gray.Checked
 	return o, nil
@@ -300,9 +300,9 @@ func (p *preview) resetToDevice() {
 		q = codec.DefaultQuality
 	}
 	p.quality.SetValue(float64(q))
-	p.qualityVal.SetText(fmt.Sprintf("%d", q))
+	p.qualityVal.SetText(strconv.Itoa(q))
 	fit, _ := codec.ParseFit(d.Image.Fit)
-	p.fit.SetSelected(string(fit))
+	selectFit(p.fit, fit)
 	p.rotate.SetSelected(rotationLabel(d.Image.Rotate))
 	p.gray.SetChecked(d.Image.Grayscale)
 	p.resetting = false
@@ -321,13 +321,13 @@ func (p *preview) updateSend() {
 	t := p.g.devices.targets()
 	switch len(t) {
 	case 0:
-		p.send.SetText("Send (tick a device first)")
+		p.send.SetText(tr("send.button.no_device"))
 		p.send.Disable()
 		return
 	case 1:
-		p.send.SetText("Send to " + t[0].Name)
+		p.send.SetText(tr("send.button.one", args{"Device": t[0].Name}))
 	default:
-		p.send.SetText(fmt.Sprintf("Send to %d devices", len(t)))
+		p.send.SetText(trn("send.button.many", len(t)))
 	}
 	if p.img == nil {
 		p.send.Disable()
@@ -377,7 +377,7 @@ type loaded struct {
 func (p *preview) load(src string) {
 	p.loadGen++
 	gen := p.loadGen
-	p.setBusy(fmt.Sprintf("Loading %s…", sourceName(src)))
+	p.setBusy(tr("preview.loading", args{"Source": sourceName(src)}))
 	opts, err := p.deviceOptions(p.previewDevice())
 	if err != nil {
 		opts = codec.Options{}
@@ -401,7 +401,7 @@ func (p *preview) load(src string) {
 			}
 			p.setBusy("")
 			if out.err != nil {
-				p.showError(fmt.Errorf("could not load %s: %w", sourceName(src), out.err))
+				p.showError(wrapError("preview.error.load", args{"Source": sourceName(src)}, out.err))
 				return
 			}
 			p.img, p.source = out.img, out.source
@@ -422,7 +422,7 @@ func (p *preview) encode() {
 		return
 	}
 	img, gen, ctx := p.img, p.encodeGen, p.g.ctx
-	p.setBusy("Updating preview…")
+	p.setBusy(tr("preview.updating"))
 	go func() {
 		out := loaded{opts: opts}
 		out.result, out.err = img.Encode(ctx, opts)
@@ -464,14 +464,15 @@ func (p *preview) apply(out loaded) {
 	p.outImage.Refresh()
 	r := out.result
 	info := p.img.Info()
-	p.srcInfo.SetText(fmt.Sprintf("%s\n%d×%d %s, %s", sourceName(p.source), info.Width, info.Height, info.Format, human.Bytes(int64(info.Bytes))))
-	how := "re-encoded"
+	p.srcInfo.SetText(tr("preview.source_info", args{"Source": sourceName(p.source), "Width": info.Width, "Height": info.Height,
+		"Format": info.Format, "Size": sizeText(int64(info.Bytes))}))
+	a := args{"Width": r.Width, "Height": r.Height, "Quality": r.Quality, "Size": sizeText(int64(r.Bytes)), "Chunk": r.ChunkSize}
+	text := trn("preview.output_info.reencoded", r.Packets, a)
 	if !r.Reencoded {
-		how = "sent as is"
+		text = trn("preview.output_info.as_is", r.Packets, a)
 	}
-	text := fmt.Sprintf("%d×%d JPEG, quality %d, %s\n%d packets of %d bytes, %s", r.Width, r.Height, r.Quality, human.Bytes(int64(r.Bytes)), r.Packets, r.ChunkSize, how)
-	if len(r.Notes) > 0 {
-		text += "\n" + strings.Join(r.Notes, "; ")
+	if notes := outputNotes(info, out.opts, r); len(notes) > 0 {
+		text += "\n" + strings.Join(notes, tr("list.notes"))
 	}
 	p.outInfo.SetText(text)
 	p.updateEstimate()
@@ -493,17 +494,53 @@ func (p *preview) updateEstimate() {
 	d := p.previewDevice()
 	st := p.g.devices.statusOf(d.Name)
 	if st.rtt <= 0 {
-		p.estimate.SetText(fmt.Sprintf("Send time to %s: known after the first send (it measures the round trip).", d.Name))
+		p.estimate.SetText(tr("preview.estimate.unknown", args{"Device": d.Name}))
 		return
 	}
 	est := time.Duration(p.result.Packets+2) * st.rtt
-	p.estimate.SetText(fmt.Sprintf("Estimated send time to %s: %s (%d frames × %s measured round trip).",
-		d.Name, human.Duration(est), p.result.Packets+2, human.Duration(st.rtt)))
+	p.estimate.SetText(trn("preview.estimate", p.result.Packets+2, args{"Device": d.Name,
+		"Duration": human.Duration(est), "RTT": human.Duration(st.rtt)}))
 }
 
+// outputNotes say what the pipeline did to the image that the user may
+// not expect, in the window's words (codec's own Notes are English).
+func outputNotes(info codec.Info, o codec.Options, r *codec.Result) []string {
+	var notes []string
+	if info.Animated {
+		notes = append(notes, tr("preview.note.animated"))
+	}
+	if !r.Reencoded {
+		return append(notes, tr("preview.note.as_is"))
+	}
+	if info.Orientation > 1 {
+		notes = append(notes, tr("preview.note.orientation", args{"Orientation": info.Orientation}))
+	}
+	if o.Rotate != 0 {
+		notes = append(notes, tr("preview.note.rotated", args{"Degrees": rotationLabel(o.Rotate)}))
+	}
+	if info.Transparent {
+		notes = append(notes, tr("preview.note.transparency"))
+	}
+	switch {
+	case r.Shrunk:
+		notes = append(notes, tr("preview.note.shrunk", args{"Width": r.Width, "Height": r.Height, "Budget": sizeText(int64(o.MaxBytes))}))
+	case o.MaxBytes > 0 && o.Quality > 0 && r.Quality < o.Quality:
+		notes = append(notes, tr("preview.note.quality_lowered", args{"From": o.Quality, "To": r.Quality, "Budget": sizeText(int64(o.MaxBytes))}))
+	}
+	if !o.Upscale && !r.Shrunk && o.Fit != codec.FitNone && (o.Width > 0 || o.Height > 0) &&
+		(o.Width == 0 || r.Width < o.Width) && (o.Height == 0 || r.Height < o.Height) {
+		notes = append(notes, tr("preview.note.not_upscaled", args{"Width": r.Width, "Height": r.Height}))
+	}
+	if info.Format == codec.FormatJPEG && !info.Baseline {
+		notes = append(notes, tr("preview.note.not_baseline"))
+	}
+	return notes
+}
+
+// showError shows why a load or an encode failed, and keeps what was shown.
 func (p *preview) showError(err error) {
 	p.setBusy("")
-	p.errText.SetText(plainError(err))
+	p.errText.SetText(errorWithDetail(err))
 	p.errText.Show()
 	if p.g.onLoadError != nil {
 		p.g.onLoadError(err)

@@ -1,8 +1,6 @@
 package gui
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"imagebeam/transfer"
@@ -19,8 +17,8 @@ const logLimit = 500
 // the event log lines since the previous update.
 type progressSnap struct {
 	transfer.Tally
-	logs        []string // lines since the previous update
-	logsDropped int      // lines left out of logs because there were too many
+	logs        []logLine // lines since the previous update
+	logsDropped int       // lines left out of logs because there were too many
 	final       bool
 }
 
@@ -32,51 +30,67 @@ type progressModel struct {
 
 func (m *progressModel) add(e transfer.Event) {
 	m.s.Add(e)
-	line := logLine(e)
-	if line == "" {
-		return
+	if _, ok := e.(transfer.Progress); ok {
+		return // the bar shows it
 	}
 	if len(m.s.logs) >= logLimit {
 		m.s.logs = m.s.logs[1:]
 		m.s.logsDropped++
 	}
-	m.s.logs = append(m.s.logs, e.At().Format("15:04:05.000")+"  "+line)
+	m.s.logs = append(m.s.logs, logLine{e})
 }
 
-// logLine is the event log's sentence for e; "" for events it leaves out
-// (progress, which the bar shows).
-func logLine(e transfer.Event) string {
-	switch e := e.(type) {
-	case transfer.Waiting:
-		return "waiting: another transfer is using this device"
-	case transfer.Connected:
-		return "connected to " + e.Broker
-	case transfer.FrameSent:
-		line := fmt.Sprintf("sent %s %d (%d bytes)", e.Function, e.Number, e.Bytes)
-		if e.Attempt > 0 {
-			line += fmt.Sprintf(", resend %d", e.Attempt)
+// logLine is one line of a transfer's event log: an event, written in the
+// window's language on screen (shown) and in English when copied or saved
+// (exported), so that a bug report reads the same for everyone.
+type logLine struct{ ev transfer.Event }
+
+func (l logLine) shown() string    { return l.in(ui, false) }
+func (l logLine) exported() string { return l.in(english, true) }
+
+// in writes the line in w's words, with the lower layers' English error
+// text when raw, their sentence in w's language otherwise.
+func (l logLine) in(w *words, raw bool) string {
+	reason := func(err error, text string) string {
+		if raw || err == nil {
+			return text
 		}
-		return line
-	case transfer.Acked:
-		return fmt.Sprintf("ack %s %d in %.2f ms", e.Function, e.Number, e.RTTms)
-	case transfer.Retry:
-		line := fmt.Sprintf("retry %s %d: %s (attempt %d)", e.Function, e.Number, causeWords(e.Cause), e.Attempt)
-		if e.Detail != "" {
-			line += ": " + e.Detail
-		}
-		return line
-	case transfer.Malformed:
-		return "ignored malformed feedback: " + e.Error + " [" + e.Payload + "]"
-	case transfer.Stale:
-		return fmt.Sprintf("ignored stale feedback %s %d status %d", e.Function, e.Number, e.Status)
-	case transfer.LinkDown:
-		return "broker connection down: " + e.Error
-	case transfer.Done:
-		return "done: the device acknowledged the whole image"
-	case transfer.Failed:
-		return "failed: " + e.Error
+		return w.errorText(err)
 	}
-	return ""
+	var line string
+	switch e := l.ev.(type) {
+	case transfer.Waiting:
+		line = w.t("log.waiting")
+	case transfer.Connected:
+		line = w.t("log.connected", args{"Broker": e.Broker})
+	case transfer.FrameSent:
+		a := args{"Function": e.Function.String(), "Number": e.Number, "Size": w.n("unit.bytes", e.Bytes), "Attempt": e.Attempt}
+		line = w.t("log.sent", a)
+		if e.Attempt > 0 {
+			line = w.t("log.resent", a)
+		}
+	case transfer.Acked:
+		line = w.t("log.acked", args{"Function": e.Function.String(), "Number": e.Number, "RTT": millis(w, e.RTT, 2)})
+	case transfer.Retry:
+		a := args{"Function": e.Function.String(), "Number": e.Number, "Attempt": e.Attempt, "Cause": causeWords(w, e.Cause), "Detail": e.Detail}
+		line = w.t("log.retry", a)
+		if e.Detail != "" {
+			line = w.t("log.retry_detail", a)
+		}
+	case transfer.Malformed:
+		line = w.t("log.malformed", args{"Detail": e.Error, "Payload": e.Payload})
+	case transfer.Stale:
+		line = w.t("log.stale", args{"Function": e.Function.String(), "Number": e.Number, "Status": e.Status})
+	case transfer.LinkDown:
+		line = w.t("log.link_down", args{"Detail": e.Error})
+	case transfer.Done:
+		line = w.t("log.done")
+	case transfer.Failed:
+		line = w.t("log.failed", args{"Reason": reason(e.Err, e.Error)})
+	default:
+		line = e.Kind()
+	}
+	return l.ev.At().Format("15:04:05.000") + "  " + line
 }
 
 // take returns the state for the UI and starts a new batch of log lines.
@@ -87,14 +101,15 @@ func (m *progressModel) take() progressSnap {
 	return s
 }
 
-func causeWords(c transfer.Cause) string {
+// causeWords says why a frame is sent again.
+func causeWords(w *words, c transfer.Cause) string {
 	switch c {
 	case transfer.CauseTimeout:
-		return "no answer in time"
+		return w.t("cause.timeout")
 	case transfer.CauseNAK:
-		return "device answered \"incomplete\" (NAK)"
+		return w.t("cause.nak")
 	case transfer.CauseReconnect:
-		return "broker connection came back"
+		return w.t("cause.reconnect")
 	}
 	return string(c)
 }
@@ -114,7 +129,7 @@ func consume(events <-chan transfer.Event, start transfer.Tally, interval time.D
 				s := m.take()
 				s.final = true
 				if !s.Phase.Final() {
-					s.Phase, s.Err = transfer.PhaseFailed, errors.New("the transfer ended without a result")
+					s.Phase, s.Err = transfer.PhaseFailed, newError("transfer.error.no_result")
 				}
 				apply(s)
 				return

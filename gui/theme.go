@@ -1,6 +1,7 @@
 package gui
 
 import (
+	_ "embed"
 	"image/color"
 
 	"fyne.io/fyne/v2"
@@ -13,8 +14,45 @@ import (
 // below 4.5:1 against a white background (the green "Done" was 1.6:1).
 // Every colour the window uses is one of the theme's semantic names, so
 // this table is the only place a colour is chosen; TestThemeTextContrast
-// checks it in both variants.
-func Theme() fyne.Theme { return readableTheme{theme.DefaultTheme()} }
+// checks it in both variants. Its fonts are withCJK's.
+func Theme() fyne.Theme { return readableTheme{withCJK(theme.DefaultTheme())} }
+
+// The Chinese font the window ships: Noto Sans CJK SC cut down to the
+// characters of the Chinese translation that Noto Sans lacks (made by
+// scripts/cjk-font.sh, SIL Open Font License: fonts/OFL.txt). About 140 KB
+// a weight.
+var (
+	//go:embed fonts/ImageBeamCJK-Regular.otf
+	cjkRegular []byte
+	//go:embed fonts/ImageBeamCJK-Bold.otf
+	cjkBold []byte
+
+	cjkRegularFont = fyne.NewStaticResource("ImageBeamCJK-Regular.otf", cjkRegular)
+	cjkBoldFont    = fyne.NewStaticResource("ImageBeamCJK-Bold.otf", cjkBold)
+)
+
+// withCJK is th drawing the window's Chinese with the font it ships. Fyne
+// looks a character up in the theme's font first, then in its own Noto Sans
+// for the style (the CJK font has no Latin letters, digits or spaces, so
+// those, and the line height, stay Noto Sans's), and only then in the
+// system's fonts. So the window's own words look the same, and take the
+// same room, on every machine, with or without Chinese fonts installed,
+// and the markup masters do not depend on the machine; Chinese file and
+// device names still fall back to the system's fonts. The tests draw with
+// withCJK(test.Theme()).
+func withCJK(th fyne.Theme) fyne.Theme { return cjkFonts{th} }
+
+type cjkFonts struct{ fyne.Theme }
+
+func (t cjkFonts) Font(s fyne.TextStyle) fyne.Resource {
+	switch {
+	case s.Symbol:
+		return t.Theme.Font(s)
+	case s.Bold:
+		return cjkBoldFont
+	}
+	return cjkRegularFont
+}
 
 type readableTheme struct{ fyne.Theme }
 

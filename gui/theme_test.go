@@ -7,7 +7,6 @@ import (
 	"go/token"
 	"image/color"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,7 +14,9 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/theme"
+	xfont "golang.org/x/image/font"
 	"golang.org/x/image/font/sfnt"
+	"golang.org/x/image/math/fixed"
 )
 
 // luminance is WCAG 2's relative luminance of c.
@@ -92,23 +93,19 @@ func TestThemeTextContrast(t *testing.T) {
 	}
 }
 
-// TestWindowTextIsInTheShippedFont parses every string literal of the
-// window's code and checks that the font the app ships (Fyne's Noto Sans,
-// regular and bold) has each of its characters. A character it lacks is
-// drawn from whatever system font has it: another width on every machine
-// (the markup masters then depend on the machine), and a missing-glyph box
-// where none has it (seen on Windows for arrows).
-func TestWindowTextIsInTheShippedFont(t *testing.T) {
+// fontHas is whether every one of fonts has the character.
+func fontHas(t *testing.T, resources ...[]byte) func(r rune) bool {
+	t.Helper()
 	var fonts []*sfnt.Font
-	for _, res := range []fyne.Resource{theme.DefaultTextFont(), theme.DefaultTextBoldFont()} {
-		f, err := sfnt.Parse(res.Content())
+	for _, b := range resources {
+		f, err := sfnt.Parse(b)
 		if err != nil {
-			t.Fatalf("%s: %v", res.Name(), err)
+			t.Fatal(err)
 		}
 		fonts = append(fonts, f)
 	}
 	var buf sfnt.Buffer
-	has := func(r rune) bool {
+	return func(r rune) bool {
 		for _, f := range fonts {
 			if i, err := f.GlyphIndex(&buf, r); err != nil || i == 0 {
 				return false
@@ -116,21 +113,83 @@ func TestWindowTextIsInTheShippedFont(t *testing.T) {
 		}
 		return true
 	}
+}
+
+// lineMetrics are a font's ascent, descent and line height at 1000 ppem.
+func lineMetrics(t *testing.T, b []byte) xfont.Metrics {
+	t.Helper()
+	f, err := sfnt.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.Metrics(nil, fixed.I(1000), xfont.HintingNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return xfont.Metrics{Height: m.Height, Ascent: m.Ascent, Descent: m.Descent}
+}
+
+// TestTranslationTextIsInTheShippedFonts checks that the fonts the window
+// ships draw every character of every sentence it shows: English (and the
+// string literals of its code, such as "°" and " · ") in Fyne's Noto Sans,
+// regular and bold; every other language in Noto Sans or the CJK font
+// (fonts/, withCJK), in each weight. A character they lack is drawn from
+// whatever system font has it: another width on every machine (the
+// markup masters then depend on the machine), and a missing-glyph box
+// where none has it (seen on Windows for arrows).
+func TestTranslationTextIsInTheShippedFonts(t *testing.T) {
+	latin := fontHas(t, theme.DefaultTextFont().Content(), theme.DefaultTextBoldFont().Content())
+	regular := [2]func(rune) bool{fontHas(t, theme.DefaultTextFont().Content()), fontHas(t, cjkRegular)}
+	bold := [2]func(rune) bool{fontHas(t, theme.DefaultTextBoldFont().Content()), fontHas(t, cjkBold)}
+	checked := 0
+	for _, tag := range languageTags() {
+		for key, forms := range readTranslations(t, tag) {
+			for _, text := range forms {
+				for _, r := range text {
+					if r == '\n' || r == '\t' {
+						continue
+					}
+					checked++
+					switch {
+					case tag == langEnglish && !latin(r):
+						t.Errorf("en.json: %q: %q (U+%04X) is not in Noto Sans: use a character it has, or an icon", key, r, r)
+					case tag != langEnglish && (!regular[0](r) && !regular[1](r) || !bold[0](r) && !bold[1](r)):
+						t.Errorf("%s.json: %q: %q (U+%04X) is in neither Noto Sans nor the CJK font: run scripts/cjk-font.sh", tag, key, r, r)
+					}
+				}
+			}
+		}
+	}
+	// The CJK font must not take over Latin text. It has the spaces (the
+	// shaper draws a space after a Chinese character from it), and so the
+	// line's metrics (Fyne measures them on the space): Noto Sans's.
+	for _, c := range []struct{ cjk, latin []byte }{{cjkRegular, theme.DefaultTextFont().Content()}, {cjkBold, theme.DefaultTextBoldFont().Content()}} {
+		cjk := fontHas(t, c.cjk)
+		for _, r := range "aA0.,:" {
+			if cjk(r) {
+				t.Errorf("the CJK font has %q: English would be drawn in it", r)
+			}
+		}
+		for _, r := range " \u00a0\u3000" {
+			if !cjk(r) {
+				t.Errorf("the CJK font lacks the space U+%04X: it would be a box after Chinese", r)
+			}
+		}
+		if got, want := lineMetrics(t, c.cjk), lineMetrics(t, c.latin); got != want {
+			t.Errorf("the CJK font's line metrics are %+v, Noto Sans's %+v: run scripts/cjk-font.sh", got, want)
+		}
+	}
+
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fset := token.NewFileSet()
-	checked := 0
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
 		}
-		src, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		file, err := parser.ParseFile(fset, name, src, 0)
+		file, err := parser.ParseFile(fset, name, nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,14 +207,14 @@ func TestWindowTextIsInTheShippedFont(t *testing.T) {
 					continue
 				}
 				checked++
-				if !has(r) {
+				if !latin(r) {
 					t.Errorf("%s: %q (U+%04X) is not in the shipped font: use a character it has, or an icon", fset.Position(lit.Pos()), r, r)
 				}
 			}
 			return true
 		})
 	}
-	if checked == 0 {
-		t.Fatal("found no string literals to check")
+	if checked < 1000 {
+		t.Fatalf("checked only %d characters", checked)
 	}
 }

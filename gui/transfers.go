@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +42,7 @@ type transferList struct {
 func newTransferList(g *GUI) *transferList {
 	t := &transferList{g: g}
 	t.cards = container.NewVBox()
-	t.empty = widget.NewLabel("No transfers yet. Load an image, tick a device and press Send (Ctrl+Enter).")
+	t.empty = widget.NewLabel(tr("transfers.empty"))
 	t.empty.Wrapping = fyne.TextWrapWord
 	t.empty.Importance = widget.LowImportance
 	t.box = container.NewBorder(t.empty, nil, nil, nil, container.NewVScroll(t.cards))
@@ -139,10 +139,10 @@ func (g *GUI) newTransferView(d config.Device, image []byte, source string, rese
 	v.dot = newDot()
 	name := d.Name
 	if src := sourceName(source); src != "" {
-		name += ": " + src
+		name = tr("transfer.title", args{"Device": d.Name, "Source": src})
 	}
 	if resend {
-		name += " (resend)"
+		name = tr("transfer.title_resend", args{"Title": name})
 	}
 	v.title = widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	v.title.Truncation = fyne.TextTruncateEllipsis
@@ -153,18 +153,18 @@ func (g *GUI) newTransferView(d config.Device, image []byte, source string, rese
 	v.retries.Wrapping = fyne.TextWrapWord
 	v.status = widget.NewLabel("")
 	v.status.Wrapping = fyne.TextWrapWord
-	v.cancelBtn = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), func() {
+	v.cancelBtn = widget.NewButtonWithIcon(tr("button.cancel"), theme.CancelIcon(), func() {
 		if v.cancel != nil {
 			v.cancel()
 		}
 	})
-	v.resendBtn = widget.NewButtonWithIcon("Resend", theme.MediaReplayIcon(), func() {
+	v.resendBtn = widget.NewButtonWithIcon(tr("transfer.resend"), theme.MediaReplayIcon(), func() {
 		g.startTransfer(v.dev, v.image, v.source, true)
 	})
 	v.resendBtn.Hide()
 	v.log = newEventLog(g, fmt.Sprintf("imagebeam-transfer-%d.log", v.id))
 	head := container.NewBorder(nil, nil, dotBox(v.dot), container.NewHBox(v.cancelBtn, v.resendBtn), v.title)
-	logItem := widget.NewAccordionItem("Event log", v.log.object())
+	logItem := widget.NewAccordionItem(tr("transfer.event_log"), v.log.object())
 	v.card = container.NewVBox(head, v.bar, v.counts, v.retries, v.status, widget.NewAccordion(logItem), widget.NewSeparator())
 	v.snap.Tally = transfer.NewTally(len(image), d.Chunk)
 	v.render()
@@ -184,12 +184,12 @@ func sourceName(src string) string {
 func (g *GUI) sendSelected() {
 	p := g.preview
 	if p.img == nil || p.result == nil {
-		p.showError(errors.New("load an image first: drop it on the window, use Open…, or paste a URL"))
+		p.showError(newError("send.error.no_image"))
 		return
 	}
 	targets := g.devices.targets()
 	if len(targets) == 0 {
-		p.showError(errors.New("tick a device to send to"))
+		p.showError(newError("send.error.no_device"))
 		return
 	}
 	var dups []string
@@ -208,12 +208,15 @@ func (g *GUI) sendSelected() {
 		send()
 		return
 	}
-	msg := fmt.Sprintf("%s already received exactly this image (same SHA-256) last time. Send it again?", strings.Join(dups, ", "))
-	dialog.ShowConfirm("Send the same image again?", msg, func(yes bool) {
+	msg := trn("send.again.message", len(dups), args{"Devices": strings.Join(dups, tr("list.separator"))})
+	c := dialog.NewConfirm(tr("send.again.title"), msg, func(yes bool) {
 		if yes {
 			send()
 		}
 	}, g.win)
+	c.SetConfirmText(tr("send.again.confirm"))
+	c.SetDismissText(tr("button.cancel"))
+	c.Show()
 }
 
 // sendTo sends the previewed image to d, encoded with d's own profile when
@@ -234,7 +237,7 @@ func (g *GUI) sendTo(d config.Device) {
 		res, err := img.Encode(ctx, opts)
 		g.do(func() {
 			if err != nil {
-				g.showError(fmt.Errorf("%s: %w", d.Name, err))
+				g.showError(wrapError("send.error.encode", args{"Device": d.Name}, err))
 				return
 			}
 			g.startTransfer(d, res.JPEG, src, false)
@@ -257,7 +260,7 @@ func (g *GUI) startTransfer(d config.Device, image []byte, source string, resend
 	job := transfer.Job{Broker: g.backend.cfg, Device: d.Transfer(), Image: image, Role: "gui"}
 	var events <-chan transfer.Event
 	if d.Simulated && g.backend.builtin == nil {
-		err := fmt.Errorf("%w: the simulated device runs only on the built-in broker; choose it under Broker…", transfer.ErrSettings)
+		err := wrapError("send.error.sim_needs_builtin", nil, transfer.ErrSettings)
 		ch := make(chan transfer.Event, 1)
 		ch <- transfer.Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: transfer.Stats{Bytes: len(image)}}
 		close(ch)
@@ -312,10 +315,10 @@ func (v *transferView) update(s progressSnap) {
 		if s.Stats.RTTMedian > 0 {
 			st.rtt = s.Stats.RTTMedian
 		}
-		v.g.notify("Image sent", fmt.Sprintf("%s has the whole image (%s in %s).", v.dev.Name, human.Bytes(int64(s.Stats.Bytes)), human.Duration(s.Stats.Duration)))
+		v.g.notify(tr("notify.sent.title"), tr("notify.sent.body", args{"Device": v.dev.Name, "Size": sizeText(int64(s.Stats.Bytes)), "Duration": human.Duration(s.Stats.Duration)}))
 	default:
 		st.state = devFailed
-		v.g.notify("Transfer failed", v.dev.Name+": "+plainError(s.Err))
+		v.g.notify(tr("notify.failed.title"), tr("notify.failed.body", args{"Device": v.dev.Name, "Reason": errorText(s.Err)}))
 	}
 	if st.active > 0 {
 		st.state = devSending
@@ -333,47 +336,48 @@ func (v *transferView) update(s progressSnap) {
 func (v *transferView) render() {
 	s := v.snap
 	v.bar.SetValue(s.Fraction())
-	counts := fmt.Sprintf("%d / %d packets acknowledged · %s of %s", s.AckedPackets, s.Stats.Packets, human.Bytes(int64(s.Stats.AckedBytes)), human.Bytes(int64(s.Stats.Bytes)))
+	counts := trn("transfer.counts", s.Stats.Packets, args{"Acked": s.AckedPackets,
+		"AckedSize": sizeText(int64(s.Stats.AckedBytes)), "TotalSize": sizeText(int64(s.Stats.Bytes))})
 	if !v.finished && s.Speed > 0 {
-		counts += fmt.Sprintf("\nSpeed %s · about %s left", human.Rate(s.Speed), human.Duration(s.ETA))
+		counts += "\n" + tr("transfer.speed", args{"Rate": rateText(s.Speed), "Left": human.Duration(s.ETA)})
 	}
 	v.counts.SetText(counts)
-	retries := fmt.Sprintf("Retries: %d timeout, %d NAK", s.Stats.Timeouts, s.Stats.NAKs)
-	if s.Stats.Reconnects > 0 {
-		retries += fmt.Sprintf(", %d after reconnect", s.Stats.Reconnects)
+	st := s.Stats
+	retries := args{"Timeouts": st.Timeouts, "NAKs": st.NAKs, "Reconnects": st.Reconnects, "Malformed": st.Malformed, "Stale": st.Stale}
+	if st.Reconnects > 0 {
+		v.retries.SetText(tr("transfer.retries_reconnects", retries))
+	} else {
+		v.retries.SetText(tr("transfer.retries", retries))
 	}
-	retries += fmt.Sprintf(" · ignored: %d malformed, %d stale", s.Stats.Malformed, s.Stats.Stale)
-	v.retries.SetText(retries)
 
 	col := theme.ColorNamePrimary
 	var status string
 	switch s.Phase {
 	case transfer.PhaseConnecting:
-		status = "Connecting to the broker…"
+		status = tr("transfer.status.connecting")
 	case transfer.PhaseWaiting:
-		status, col = "Waiting: another transfer is sending to this device; this one starts when it ends.", theme.ColorNameWarning
+		status, col = tr("transfer.status.waiting"), theme.ColorNameWarning
 	case transfer.PhaseSending:
-		status = "Sending…"
+		status = tr("transfer.status.sending")
 		if s.LinkDown != "" {
-			status, col = "Broker connection lost, waiting for it to come back: "+s.LinkDown, theme.ColorNameWarning
+			status, col = tr("transfer.status.link_down", args{"Detail": s.LinkDown}), theme.ColorNameWarning
 		}
 	case transfer.PhaseDone:
-		st := s.Stats
-		status = fmt.Sprintf("Done: the device has the whole image.\n%s in %s (%s), round trip %s median (%s min, %s p99), %s.",
-			human.Bytes(int64(st.Bytes)), human.Duration(st.Duration), human.Rate(st.Throughput),
-			msText(st.RTTMedian), msText(st.RTTMin), msText(st.RTTP99), human.Count(st.Retransmits, "frame resent", "frames resent"))
+		status = trn("transfer.status.done", st.Retransmits, args{
+			"Size": sizeText(int64(st.Bytes)), "Duration": human.Duration(st.Duration), "Rate": rateText(st.Throughput),
+			"Median": millis(ui, st.RTTMedian, 1), "Min": millis(ui, st.RTTMin, 1), "P99": millis(ui, st.RTTP99, 1)})
 		col = theme.ColorNameSuccess
 		if v.received != nil {
 			if v.received.Complete && v.received.SHA256 == v.sha {
-				status += " The simulated device checked it: SHA-256 matches."
+				status += tr("transfer.status.sim_checked")
 			} else {
-				status += " The simulated device reports it incomplete."
+				status += tr("transfer.status.sim_incomplete")
 			}
 		}
 	case transfer.PhaseCancelled:
-		status, col = "Cancelled. The device may hold a partial image (the protocol has no abort message): resend to be sure.", theme.ColorNameWarning
+		status, col = tr("transfer.status.cancelled"), theme.ColorNameWarning
 	case transfer.PhaseFailed:
-		status, col = "Failed: "+plainError(s.Err), theme.ColorNameError
+		status, col = tr("transfer.status.failed", args{"Reason": errorText(s.Err)}), theme.ColorNameError
 	}
 	v.status.SetText(status)
 	v.status.Importance = importanceFor(col)
@@ -398,9 +402,12 @@ func importanceFor(c fyne.ThemeColorName) widget.Importance {
 	return widget.MediumImportance
 }
 
-func msText(d time.Duration) string {
+// millis writes d in milliseconds with decimals digits after the point,
+// "–" when it was not measured.
+func millis(w *words, d time.Duration, decimals int) string {
 	if d <= 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	ms := strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', decimals, 64)
+	return w.t("unit.milliseconds", args{"Value": ms})
 }

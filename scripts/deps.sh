@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian/Ubuntu packages a make target needs, only when missing.
-# Usage: scripts/deps.sh GROUP...   (groups: gui test shot package codec-bench wine)
+# Usage: scripts/deps.sh GROUP...   (groups: gui test shot cjk package codec-bench wine)
 set -eu
 
 pkgs=""
@@ -9,6 +9,10 @@ for group in "$@"; do
 	gui) pkgs="$pkgs ca-certificates gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev" ;;
 	test) pkgs="$pkgs mosquitto python3-paho-mqtt" ;;
 	shot) pkgs="$pkgs xvfb imagemagick xdotool" ;;
+	# cjk: a system font for Chinese file and device names (the window's own
+	# Chinese text is in the font it ships), and what scripts/cjk-font.sh cuts
+	# that font from.
+	cjk) pkgs="$pkgs fonts-noto-cjk python3-fonttools" ;;
 	# package: mingw-w64 cross-compiler and windres, makensis, dpkg-shlibdeps (dpkg-dev);
 	# lintian, file and 7z check the packages (CI).
 	package) pkgs="$pkgs gcc-mingw-w64-x86-64 nsis dpkg-dev xz-utils lintian file p7zip-full" ;;

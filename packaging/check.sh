@@ -51,6 +51,12 @@ for key in Name GenericName Comment Categories Keywords; do
 	grep -qxF "$key=$want" "$desktop" || fail "$desktop: $key is not \"$want\" as in FyneApp.toml"
 done
 grep -qxF "ID = \"$id\"" FyneApp.toml || fail "FyneApp.toml's ID is not $id"
+# … and in Chinese for zh_CN desktops, as gui/translations/zh_Hans.json says
+# (TestDesktopFileIsTranslated compares the values; FyneApp.toml has no
+# translations).
+for key in 'Name[zh_CN]' 'GenericName[zh_CN]' 'Comment[zh_CN]' 'Keywords[zh_CN]'; do
+	awk -F= -v k="$key" '$1 == k && $2 != "" {found = 1} END {exit !found}' "$desktop" || fail "$desktop has no $key"
+done
 
 # --- .deb -------------------------------------------------------------------
 step "dpkg-deb -I $deb"
@@ -71,6 +77,7 @@ grep -qE '^-rwxr-xr-x root/root .* \./usr/bin/imagebeam$' <<<"$contents" || fail
 
 step "Depends covers every library the binary links"
 dpkg-deb -x "$deb" "$tmp/deb"
+cmp -s "$tmp/deb/usr/share/applications/$id.desktop" "$desktop" || fail "the .deb's desktop file is not $desktop (with its translations)"
 depends=$(dpkg-deb -f "$deb" Depends)
 for so in $(objdump -p "$tmp/deb/usr/bin/imagebeam" | awk '$1 == "NEEDED" {print $2}'); do
 	pkg=$(dpkg -S "*/$so" 2>/dev/null | awk -F: 'NR == 1 {print $1}')
@@ -94,6 +101,7 @@ for f in imagebeam/Makefile imagebeam/usr/local/bin/imagebeam \
 	grep -qx "$f" <<<"$list" || fail "$tarxz has no $f"
 done
 tar -xJf "$tarxz" -C "$tmp"
+cmp -s "$tmp/imagebeam/usr/local/share/applications/$id.desktop" "$desktop" || fail "the tar.xz's desktop file is not $desktop (with its translations)"
 cmp -s "$tmp/imagebeam/usr/local/bin/imagebeam" "$tmp/deb/usr/bin/imagebeam" || fail "the tar.xz and the .deb hold different binaries"
 mkdir -p "$tmp/sys/usr/local" "$tmp/home"
 make -s -C "$tmp/imagebeam" install DESTDIR="$tmp/sys"

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -215,7 +216,15 @@ func readImage(env Env, path string, chunk int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: cannot read %s: %v", errBadInput, path, unwrapPath(err))
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit))
+	// A regular file's size is a good first guess for the buffer (read
+	// whole, it is not grown and copied a dozen times); the limit still
+	// decides, whatever the file says.
+	var buf bytes.Buffer
+	if fi.Mode().IsRegular() {
+		buf.Grow(int(min(fi.Size(), limit)) + bytes.MinRead)
+	}
+	_, err = buf.ReadFrom(io.LimitReader(f, limit))
+	b := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("%w: cannot read %s: %v", errBadInput, path, unwrapPath(err))
 	}

@@ -19,11 +19,14 @@ import (
 // answer, more CPU than the rest of the answer's handling. Buffered, one
 // read takes an answer whole, or several that arrived together.
 //
-// On Linux a TCP connection also acknowledges what it read at once
-// (quickAck): Mosquitto leaves Nagle's algorithm on by default, so with
-// many devices' answers on one connection it holds each answer back
-// until the previous one is acknowledged.
-func openConn(uri *url.URL, opts mqtt.ClientOptions) (net.Conn, error) {
+// On Linux, while shared() says that several transfers share the
+// connection, it also acknowledges what it read at once (quickAck):
+// Mosquitto leaves Nagle's algorithm on by default, so with many devices'
+// answers on one connection it holds each answer back until the previous
+// one is acknowledged. One transfer alone needs no such thing (its next
+// frame carries the acknowledgement) and saves the system call. shared
+// may be nil (never).
+func openConn(uri *url.URL, opts mqtt.ClientOptions, shared func() bool) (net.Conn, error) {
 	dialer := opts.Dialer
 	if dialer == nil {
 		dialer = &net.Dialer{Timeout: opts.ConnectTimeout}
@@ -62,7 +65,7 @@ func openConn(uri *url.URL, opts mqtt.ClientOptions) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &bufferedConn{Conn: conn, r: bufio.NewReaderSize(quickAck(conn), 16<<10)}, nil
+	return &bufferedConn{Conn: conn, r: bufio.NewReaderSize(quickAck(conn, shared), 16<<10)}, nil
 }
 
 // bufferedConn is a connection read through a buffer.

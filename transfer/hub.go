@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +46,7 @@ type Hub struct {
 	gen     int // counts connections; results of an older one are stale
 	topics  map[string]*topicSub
 
+	links    atomic.Int32 // attached links
 	unrouted atomic.Int64 // messages for a topic nobody is attached to
 	subacks  atomic.Int64 // SUBSCRIBE packets the broker answered
 }
@@ -147,6 +150,7 @@ func (h *Hub) Attach(ctx context.Context, sub, pub string, qos byte) (*HubLink, 
 	}
 	ts.links = append(ts.links, l)
 	l.ts = ts
+	h.links.Add(1)
 	gen := h.gen
 	h.mu.Unlock()
 	var tok mqtt.Token
@@ -187,6 +191,9 @@ func (h *Hub) connect(ctx context.Context) error {
 	// goroutine: unordered, paho starts a goroutine for every message.
 	opts := brokerOptions(h.cfg, h.tlsCfg).
 		SetOrderMatters(true).
+		SetCustomOpenConnectionFn(func(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+			return openConn(uri, o, func() bool { return h.links.Load() > 1 })
+		}).
 		SetDefaultPublishHandler(h.onMessage).
 		SetOnConnectHandler(h.onConnect).
 		SetConnectionLostHandler(h.onLost).
@@ -481,6 +488,7 @@ func (l *HubLink) Close() {
 	}
 	l.closed = true
 	l.notify()
+	h.links.Add(-1)
 	ts := l.ts
 	for i, o := range ts.links {
 		if o == l {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -248,7 +249,7 @@ func brokerOptions(cfg BrokerConfig, tlsCfg *tls.Config) *mqtt.ClientOptions {
 		SetAutoReconnect(true).
 		SetConnectRetry(false). // connect retries itself, so that a refused login is reported at once
 		SetMaxReconnectInterval(2 * time.Second).
-		SetCustomOpenConnectionFn(openConn)
+		SetCustomOpenConnectionFn(func(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) { return openConn(uri, o, nil) })
 	if tlsCfg != nil {
 		opts.SetTLSConfig(tlsCfg)
 	}

@@ -8,4 +8,4 @@ import (
 )
 
 // quickAck is conn itself where TCP_QUICKACK does not exist.
-func quickAck(conn net.Conn) io.Reader { return conn }
+func quickAck(conn net.Conn, _ func() bool) io.Reader { return conn }

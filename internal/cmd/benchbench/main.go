@@ -39,6 +39,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "start" {
+		return // the process start alone, for startCPU
+	}
 	if len(os.Args) > 1 && os.Args[1] == "yardstick" {
 		if err := yardstick(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "yardstick:", err)
@@ -60,9 +63,15 @@ type sample struct {
 	cpu     time.Duration // user + system of the sender process
 	wall    time.Duration // first device connected to last device done
 	rssKB   int64
+	others  time.Duration // CPU of the broker and the devices' process meanwhile
 }
 
 func (s sample) cpuPerPacket() float64 { return float64(s.cpu.Microseconds()) / float64(s.packets) }
+
+// netPerPacket is the CPU per packet without the process's start.
+func (s sample) netPerPacket(start time.Duration) float64 {
+	return float64((s.cpu - start).Microseconds()) / float64(s.packets)
+}
 func (s sample) mbPerSecond(size int) float64 {
 	return float64(size*s.devices) / s.wall.Seconds() / 1e6
 }
@@ -89,7 +98,7 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	url, stop, err := startMosquitto(dir, *noDelay)
+	url, broker, stop, err := startMosquitto(dir, *noDelay)
 	if err != nil {
 		return err
 	}
@@ -112,6 +121,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	starts := map[string]time.Duration{"minimal": startCPU(self, "start"), "imagebeam": startCPU(*ib, "version")}
+	fmt.Fprintf(os.Stderr, "process start alone (median of 7): minimal %s, imagebeam %s of CPU\n", starts["minimal"], starts["imagebeam"])
 	fmt.Fprintf(os.Stderr, "Mosquitto %s, %d simulated devices in another process, %d bytes per device, %d rounds\n", url, most, *size, *rounds)
 	var samples []sample
 	for _, n := range sizes {
@@ -119,6 +130,7 @@ func run() error {
 			for _, sender := range []string{"minimal", "imagebeam"} {
 				var s sample
 				var err error
+				before := procCPU(broker) + procCPU(sim.cmd.Process.Pid)
 				if sender == "minimal" {
 					s, err = runMinimal(self, url, n, most, imgPath, env)
 				} else {
@@ -130,13 +142,14 @@ func run() error {
 				if err := sim.expect(n, want); err != nil {
 					return fmt.Errorf("%s to %d devices: %w", sender, n, err)
 				}
-				fmt.Fprintf(os.Stderr, "N=%-3d round %d %-9s %6.1f µs/packet  %6.2f MB/s  %4d MB RSS\n",
-					n, r+1, sender, s.cpuPerPacket(), s.mbPerSecond(*size), s.rssKB/1024)
+				s.others = procCPU(broker) + procCPU(sim.cmd.Process.Pid) - before
+				fmt.Fprintf(os.Stderr, "N=%-3d round %d %-9s %6.1f µs/packet  %6.2f MB/s  %4d MB RSS  broker+devices %6.1f µs/packet\n",
+					n, r+1, sender, s.cpuPerPacket(), s.mbPerSecond(*size), s.rssKB/1024, float64(s.others.Microseconds())/float64(s.packets))
 				samples = append(samples, s)
 			}
 		}
 	}
-	printTable(samples, sizes, *size)
+	printTable(samples, sizes, *size, starts)
 	if *csvPath != "" {
 		return writeCSV(*csvPath, samples, *size)
 	}
@@ -154,9 +167,9 @@ func median(v []float64) float64 {
 
 // printTable prints, per bench size, the medians of each sender and the
 // ratios of the medians of the pairwise ratios (imagebeam ÷ minimal).
-func printTable(samples []sample, sizes []int, size int) {
-	fmt.Println("| devices | sender | CPU per packet (µs) | aggregate MB/s | peak RSS (MB) |")
-	fmt.Println("|---:|---|---:|---:|---:|")
+func printTable(samples []sample, sizes []int, size int, starts map[string]time.Duration) {
+	fmt.Println("| devices | sender | CPU per packet (µs) | without the process start (µs) | aggregate MB/s | peak RSS (MB) | broker + devices CPU per packet (µs) |")
+	fmt.Println("|---:|---|---:|---:|---:|---:|---:|")
 	for _, n := range sizes {
 		var mini, ib []sample
 		for _, s := range samples {
@@ -166,39 +179,63 @@ func printTable(samples []sample, sizes []int, size int) {
 				ib = append(ib, s)
 			}
 		}
-		var cpuRatio, speedRatio []float64
+		var cpuRatio, netRatio, speedRatio []float64
 		for i := range min(len(mini), len(ib)) {
 			cpuRatio = append(cpuRatio, ib[i].cpuPerPacket()/mini[i].cpuPerPacket())
+			netRatio = append(netRatio, ib[i].netPerPacket(starts["imagebeam"])/mini[i].netPerPacket(starts["minimal"]))
 			speedRatio = append(speedRatio, ib[i].mbPerSecond(size)/mini[i].mbPerSecond(size))
 		}
 		for _, set := range [][]sample{mini, ib} {
-			var cpu, speed, rss []float64
+			var cpu, net, speed, rss, others []float64
 			for _, s := range set {
+				others = append(others, float64(s.others.Microseconds())/float64(s.packets))
 				cpu, speed, rss = append(cpu, s.cpuPerPacket()), append(speed, s.mbPerSecond(size)), append(rss, float64(s.rssKB)/1024)
+				net = append(net, s.netPerPacket(starts[s.sender]))
 			}
-			fmt.Printf("| %d | %s | %.0f (%.0f–%.0f) | %.2f (%.2f–%.2f) | %.0f (max %.0f) |\n", n, set[0].sender,
-				median(cpu), slices.Min(cpu), slices.Max(cpu), median(speed), slices.Min(speed), slices.Max(speed), median(rss), slices.Max(rss))
+			fmt.Printf("| %d | %s | %.0f (%.0f–%.0f) | %.0f (%.0f–%.0f) | %.2f (%.2f–%.2f) | %.0f (max %.0f) | %.0f |\n", n, set[0].sender,
+				median(cpu), slices.Min(cpu), slices.Max(cpu), median(net), slices.Min(net), slices.Max(net),
+				median(speed), slices.Min(speed), slices.Max(speed), median(rss), slices.Max(rss), median(others))
 		}
-		fmt.Printf("| %d | imagebeam ÷ minimal | %.2f × (%.2f–%.2f) | %.2f × (%.2f–%.2f) | |\n", n,
-			median(cpuRatio), slices.Min(cpuRatio), slices.Max(cpuRatio), median(speedRatio), slices.Min(speedRatio), slices.Max(speedRatio))
+		fmt.Printf("| %d | imagebeam ÷ minimal | %.2f × (%.2f–%.2f) | %.2f × (%.2f–%.2f) | %.2f × (%.2f–%.2f) | | |\n", n,
+			median(cpuRatio), slices.Min(cpuRatio), slices.Max(cpuRatio), median(netRatio), slices.Min(netRatio), slices.Max(netRatio),
+			median(speedRatio), slices.Min(speedRatio), slices.Max(speedRatio))
 	}
 }
 
 func writeCSV(path string, samples []sample, size int) error {
 	var b strings.Builder
-	b.WriteString("sender,devices,packets,cpu_us,wall_ms,cpu_us_per_packet,mb_per_s,peak_rss_kb\n")
+	b.WriteString("sender,devices,packets,cpu_us,wall_ms,cpu_us_per_packet,mb_per_s,peak_rss_kb,broker_devices_cpu_us\n")
 	for _, s := range samples {
-		fmt.Fprintf(&b, "%s,%d,%d,%d,%.1f,%.1f,%.3f,%d\n", s.sender, s.devices, s.packets, s.cpu.Microseconds(),
-			float64(s.wall.Microseconds())/1000, s.cpuPerPacket(), s.mbPerSecond(size), s.rssKB)
+		fmt.Fprintf(&b, "%s,%d,%d,%d,%.1f,%.1f,%.3f,%d,%d\n", s.sender, s.devices, s.packets, s.cpu.Microseconds(),
+			float64(s.wall.Microseconds())/1000, s.cpuPerPacket(), s.mbPerSecond(size), s.rssKB, s.others.Microseconds())
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
+// startCPU is the median CPU (user + system) of 7 runs of bin with args
+// that only start the process and exit: what a sender spends before its
+// first packet.
+func startCPU(bin string, args ...string) time.Duration {
+	var v []float64
+	for range 7 {
+		cmd := exec.Command(bin, args...)
+		if cmd.Run() != nil {
+			continue
+		}
+		cpu, _ := rusage(cmd)
+		v = append(v, float64(cpu))
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	return time.Duration(median(v))
+}
+
 // startMosquitto runs mosquitto on a free loopback port.
-func startMosquitto(dir string, noDelay bool) (url string, stop func(), err error) {
+func startMosquitto(dir string, noDelay bool) (url string, pid int, stop func(), err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
@@ -208,7 +245,7 @@ func startMosquitto(dir string, noDelay bool) (url string, stop func(), err erro
 		text += "set_tcp_nodelay true\n"
 	}
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
@@ -216,7 +253,7 @@ func startMosquitto(dir string, noDelay bool) (url string, stop func(), err erro
 	}
 	cmd := exec.Command(bin, "-c", conf)
 	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("mosquitto: %w (apt-get install mosquitto)", err)
+		return "", 0, nil, fmt.Errorf("mosquitto: %w (apt-get install mosquitto)", err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	for i := 0; ; i++ {
@@ -227,11 +264,28 @@ func startMosquitto(dir string, noDelay bool) (url string, stop func(), err erro
 		}
 		if i > 100 {
 			_ = cmd.Process.Kill()
-			return "", nil, errors.New("mosquitto did not start")
+			return "", 0, nil, errors.New("mosquitto did not start")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return "tcp://" + addr, func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }, nil
+	return "tcp://" + addr, cmd.Process.Pid, func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }, nil
+}
+
+// procCPU is a running process's CPU so far (user + system), from
+// /proc/PID/stat, in clock ticks of 10 ms.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // bench is the `imagebeam simulate --devices` process and the images it

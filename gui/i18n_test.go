@@ -639,7 +639,7 @@ func TestEventLogShowsTheLanguageAndCopiesEnglish(t *testing.T) {
 		{transfer.Retry{Function: transfer.FuncBegin, Number: 0, Attempt: 1, Cause: transfer.CauseNAK},
 			"重发 BEGIN 0：设备反馈“数据包不完整”（NAK）（第 1 次）", "retry BEGIN 0: device answered “incomplete” (NAK) (attempt 1)"},
 		{transfer.Failed{Err: err, Error: err.Error()},
-			"失败：设备没有应答：", "failed: transfer: device did not answer: DATA 3 after 10 resends"},
+			"失败：设备没有应答，", "failed: transfer: device did not answer: DATA 3 after 10 resends"},
 	} {
 		l := logLine{c.ev}
 		if got := l.shown(); !strings.Contains(got, c.shown) {

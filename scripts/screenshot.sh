@@ -1,12 +1,15 @@
 #!/bin/sh
 # Builds ImageBeam, runs it under Xvfb with an image loaded and writes PNG
 # screenshots of the main states to docs/screenshots/ (or $OUT), in the
-# dark theme and, for the preview and a finished send, the light one. Prints the
-# time from starting the binary to a drawn window.
+# dark theme and, for the preview and a finished send, the light one; then
+# the same states in Simplified Chinese (zh-*.png, IMAGEBEAM_LANG=zh_Hans),
+# at 1280×800 and 1024×640, with a Chinese file name and device names. Prints
+# the time from starting the binary to a drawn window.
 #
 # Usage: scripts/screenshot.sh [IMAGE]   (default: a generated 2400×1600 picture)
-# Needs: the gui and shot packages (scripts/deps.sh gui shot) plus xdotool,
-# which it installs when missing.
+# Needs: the gui, shot and cjk packages (scripts/deps.sh gui shot cjk: the
+# window ships its own Chinese font; fonts-noto-cjk draws the Chinese of the
+# file and device names beyond it), which it installs when missing.
 set -eu
 cd "$(dirname "$0")/.."
 export LANG=C.UTF-8
@@ -15,7 +18,7 @@ DISPLAY_NUM=${DISPLAY_NUM:-99}
 W=1280
 H=800
 
-scripts/deps.sh gui shot
+scripts/deps.sh gui shot cjk
 if ! command -v xdotool >/dev/null 2>&1; then
 	echo "installing xdotool (sends the keys and resizes the window)"
 	sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -69,6 +72,8 @@ until xdpyinfo >/dev/null 2>&1; do
 done
 
 shot() { import -window root "$OUT/$1.png"; echo "wrote $OUT/$1.png"; }
+# small NAME: the top-left 1024×640 of the screen, where the window is then.
+small() { import -window root -crop 1024x640+0+0 +repage "$OUT/$1.png"; echo "wrote $OUT/$1.png"; }
 
 # Startup: from exec to the first screenshot whose pixels are not uniform.
 start=$(date +%s%N)
@@ -108,8 +113,7 @@ xdotool mousemove --window "$wid" 930 67 click 1
 
 xdotool windowsize "$wid" 1024 640
 sleep 1
-import -window root -crop 1024x640+0+0 +repage "$OUT/small-1024x640.png"
-echo "wrote $OUT/small-1024x640.png"
+small small-1024x640
 
 # The device dialog (Edit, with the first device selected).
 xdotool windowsize "$wid" $W $H
@@ -149,3 +153,67 @@ shot light-done
 # A small copy of the finished transfer for the README.
 convert "$OUT/done.png" -resize 1024x -colors 256 "PNG8:$OUT/imagebeam.png"
 echo "wrote $OUT/imagebeam.png (for the README)"
+
+# --- 简体中文 (Simplified Chinese): the same states, at 1280×800 and 1024×640.
+stop "$app_pid"
+mkdir -p "$tmp/zh"
+zhimg="$tmp/zh/显微镜样品-01.jpg" # a Chinese file name: drawn with the system's CJK font
+cp "$img" "$zhimg"
+sed -e 's/"Simulated device"/"模拟设备"/' -e 's/"BASE bench 3"/"BASE 实验台 3"/' "$tmp/settings.json" >"$tmp/zh/settings.json"
+IMAGEBEAM_LANG=zh_Hans HOME="$tmp/zh" IMAGEBEAM_CONFIG="$tmp/zh/settings.json" ./imagebeam "$zhimg" >"$tmp/app4.log" 2>&1 &
+app_pid=$!
+wid=$(timeout 20 xdotool search --sync --onlyvisible --name '^ImageBeam$' | head -1) || { echo "no Chinese window" >&2; exit 1; }
+sleep 2
+shot zh-idle-preview
+xdotool key --window "$wid" ctrl+Return
+sleep 1.2
+shot zh-sending
+sleep 6
+shot zh-done
+xdotool mousemove --window "$wid" 1030 67 click 1
+sleep 0.5
+shot zh-history
+xdotool mousemove --window "$wid" 930 67 click 1
+xdotool mousemove --window "$wid" 1257 21 click 1 # ? (F1): help and the language setting
+sleep 0.7
+shot zh-help
+xdotool mousemove --window "$wid" 640 622 click 1 # 关闭
+sleep 0.3
+xdotool mousemove --window "$wid" 232 697 click 1
+sleep 0.7
+shot zh-device-dialog
+xdotool mousemove --window "$wid" 793 657 click 1 # 取消
+sleep 0.3
+# 1024×640: the same window and dialogs in the smallest size the lab laptops use.
+xdotool windowsize "$wid" 1024 640
+sleep 1
+small zh-small-done
+xdotool mousemove --window "$wid" 800 67 click 1
+sleep 0.5
+small zh-small-history
+xdotool mousemove --window "$wid" 725 67 click 1
+xdotool mousemove --window "$wid" 185 537 click 1
+sleep 0.7
+small zh-small-device-dialog
+xdotool mousemove --window "$wid" 666 577 click 1 # 取消
+sleep 0.3
+xdotool mousemove --window "$wid" 930 21 click 1
+sleep 0.7
+small zh-small-broker-dialog
+
+stop "$app_pid"
+sed -e 's/"BASE bench 3"/"BASE 实验台 3"/' "$tmp/settings-down.json" >"$tmp/zh/settings-down.json"
+IMAGEBEAM_LANG=zh_Hans HOME="$tmp/zh" IMAGEBEAM_CONFIG="$tmp/zh/settings-down.json" ./imagebeam "$zhimg" >"$tmp/app5.log" 2>&1 &
+app_pid=$!
+sleep 4
+shot zh-broker-down
+wid=$(xdotool search --onlyvisible --name '^ImageBeam$' | head -1)
+xdotool mousemove --window "$wid" 1185 21 click 1
+sleep 0.7
+shot zh-broker-dialog
+
+# The README's two: the finished send, and the help with the language setting.
+for f in done help; do
+	convert "$OUT/zh-$f.png" -resize 1024x -colors 256 "PNG8:$OUT/imagebeam-zh-$f.png"
+	echo "wrote $OUT/imagebeam-zh-$f.png (for the README)"
+done

@@ -371,7 +371,7 @@ func (g *GUI) newLanguagePicker() fyne.CanvasObject {
 		note.SetText(tr("language.env_override", args{"Variable": languageEnv + "=" + env}))
 		note.Show()
 	}
-	pick := widget.NewSelect(labels, nil)
+	pick := newSelect(labels, nil)
 	pick.SetSelectedIndex(max(slices.Index(tags, g.settings.Language), 0))
 	pick.OnChanged = func(string) {
 		tag := tags[pick.SelectedIndex()]

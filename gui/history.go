@@ -435,7 +435,7 @@ func (h *historyView) showSendTo(e historyEntry) {
 	for _, d := range h.g.settings.Devices {
 		names = append(names, d.Name)
 	}
-	sel := widget.NewSelect(names, nil)
+	sel := newSelect(names, nil)
 	if len(names) > 0 {
 		sel.SetSelectedIndex(0)
 	}

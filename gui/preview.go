@@ -137,7 +137,7 @@ func emptyHint() fyne.CanvasObject {
 // newQueueRow makes the queue's picker, Next and Clear; hidden while the
 // queue holds one image or none.
 func (p *preview) newQueueRow() fyne.CanvasObject {
-	p.queueSel = widget.NewSelect(nil, func(s string) {
+	p.queueSel = newSelect(nil, func(s string) {
 		for i, q := range p.queue {
 			if queueLabel(i, q) == s && i != p.qi {
 				p.qi = i
@@ -163,8 +163,8 @@ func (p *preview) newControls() fyne.CanvasObject {
 		p.qualityVal.SetText(strconv.Itoa(int(v)))
 		p.settingsChanged()
 	}
-	p.fit = widget.NewSelect(fitOptions(), func(string) { p.settingsChanged() })
-	p.rotate = widget.NewSelect(rotateOptions, func(string) { p.settingsChanged() })
+	p.fit = newSelect(fitOptions(), func(string) { p.settingsChanged() })
+	p.rotate = newSelect(rotateOptions, func(string) { p.settingsChanged() })
 	p.gray = widget.NewCheck(tr("preview.grayscale"), func(bool) { p.settingsChanged() })
 	reset := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), p.resetToDevice)
 	return container.NewVBox(

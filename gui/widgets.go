@@ -59,3 +59,12 @@ func newEntry(text, hint string) *widget.Entry {
 	e.SetPlaceHolder(hint)
 	return e
 }
+
+// newSelect is a Select of options that says "(Select one)" in the
+// window's language while none is chosen: Fyne's own placeholder is a
+// constant in English.
+func newSelect(options []string, changed func(string)) *widget.Select {
+	s := widget.NewSelect(options, changed)
+	s.PlaceHolder = tr("select.placeholder")
+	return s
+}

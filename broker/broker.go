@@ -342,6 +342,9 @@ func (b *Broker) CertFile() string {
 // caller can say that devices must be given the new one.
 func (b *Broker) CertCreated() bool { return b.cert != nil && b.cert.created }
 
+// Clients is the number of clients connected now.
+func (b *Broker) Clients() int { return int(b.server.Info.Clone().ClientsConnected) }
+
 // Close disconnects every client and stops listening. It is safe to call
 // more than once.
 func (b *Broker) Close() error {

@@ -24,12 +24,17 @@ import (
 )
 
 // backend runs what the window needs besides transfers: the built-in broker
-// (when chosen), the simulated device on it, and a monitor connection that
-// feeds the connection indicator. Its fields belong to the UI goroutine.
+// (when chosen), the simulated device on it, and the window's one
+// connection to the broker (a transfer.Hub), whose state feeds the
+// connection indicator and which every transfer of the window shares. Its
+// fields belong to the UI goroutine.
 type backend struct {
 	g       *GUI
 	builtin *broker.Broker
 	cfg     transfer.BrokerConfig // what transfers connect to
+	// release lets go of the window's hold on the shared hub for cfg:
+	// transfers still running keep it (and its connection) until they end.
+	release func()
 	// fallback is the address the built-in broker could not take, when it
 	// is not where the settings say.
 	fallback string
@@ -44,10 +49,6 @@ type backend struct {
 }
 
 func newBackend(g *GUI) *backend { return &backend{g: g, simUp: make(chan struct{})} }
-
-// monitorTopic is a topic nobody publishes to: the indicator's connection
-// subscribes to it only to learn whether the broker is there.
-var monitorTopic = "imagebeam/gui/monitor/" + transfer.NewClientID("gui")
 
 // start brings up the broker profile p. The built-in broker binds here, on
 // the UI goroutine (a millisecond); everything that waits on the network
@@ -101,11 +102,19 @@ func (b *backend) start(p config.Broker) {
 	b.g.conn.set(connConnecting, nil)
 
 	cfg := b.cfg
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		b.monitor(ctx, cfg, report)
-	}()
+	// The window's transfers ask transfer.Send for the hub of this very
+	// cfg and role, so they share the connection the indicator shows.
+	hub, release, err := transfer.AcquireHub(cfg, "gui")
+	if err != nil {
+		b.g.conn.set(connError, err)
+	} else {
+		b.release = release
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			b.monitor(ctx, hub, report)
+		}()
+	}
 	if sim, ok := b.simDevice(); ok {
 		if !p.Builtin {
 			b.simErr = tr("device.sim.off_external")
@@ -131,6 +140,10 @@ func (b *backend) stop() {
 		b.cancel()
 	}
 	b.wg.Wait()
+	if b.release != nil {
+		b.release()
+		b.release = nil
+	}
 	if b.builtin != nil {
 		_ = b.builtin.Close()
 		b.builtin = nil
@@ -168,45 +181,42 @@ func (b *backend) current(ctx context.Context, gen int) func(f func()) {
 	}
 }
 
-// monitor keeps a connection to the broker and reports its state.
-func (b *backend) monitor(ctx context.Context, cfg transfer.BrokerConfig, report func(func())) {
-	cfg.ConnectTimeout = 3 * time.Second
-	for ctx.Err() == nil {
-		link, err := transfer.Dial(ctx, cfg, "gui", monitorTopic, monitorTopic, 0)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
+// monitor brings the hub's connection up, trying again every 3 s until
+// it is up once (the hub reconnects by itself after that), and reports
+// its state until ctx ends.
+func (b *backend) monitor(ctx context.Context, hub *transfer.Hub, report func(func())) {
+	for {
+		err := hub.Connect(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		report(func() { b.g.conn.set(connError, err) })
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(3 * time.Second):
+		}
+	}
+	for {
+		st, changed, err := hub.Watch()
+		switch st {
+		case transfer.StateUp:
+			report(func() { b.g.conn.set(connUp, nil) })
+		case transfer.StateConnecting, transfer.StateReconnecting:
+			report(func() { b.g.conn.set(connReconnecting, err) })
+		case transfer.StateRefused:
 			report(func() { b.g.conn.set(connError, err) })
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(3 * time.Second):
-			}
-			continue
+		case transfer.StateClosed:
+			return
 		}
-		for {
-			st, changed, lerr := link.State()
-			switch st {
-			case transfer.StateUp:
-				report(func() { b.g.conn.set(connUp, nil) })
-			case transfer.StateConnecting, transfer.StateReconnecting:
-				report(func() { b.g.conn.set(connReconnecting, lerr) })
-			case transfer.StateRefused:
-				report(func() { b.g.conn.set(connError, lerr) })
-			}
-			if st == transfer.StateClosed {
-				break
-			}
-			select {
-			case <-changed:
-				continue
-			case <-ctx.Done():
-				link.Close()
-				return
-			}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
 		}
-		link.Close()
 	}
 }
 

@@ -267,9 +267,10 @@ func (f *brokerForm) testConnection() {
 		ctx, cancel := context.WithTimeout(f.g.ctx, 10*time.Second)
 		defer cancel()
 		cfg.ConnectTimeout = 5 * time.Second
-		link, err := transfer.Dial(ctx, cfg, "test", monitorTopic, monitorTopic, 0)
+		hub, err := transfer.NewHub(cfg, "test")
 		if err == nil {
-			link.Close()
+			err = hub.Connect(ctx)
+			hub.Close()
 		}
 		f.g.do(func() {
 			f.test.Enable()

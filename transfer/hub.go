@@ -45,6 +45,7 @@ type Hub struct {
 	lastErr error
 	gen     int // counts connections; results of an older one are stale
 	topics  map[string]*topicSub
+	watch   chan struct{} // closed and replaced at every change of state
 
 	links    atomic.Int32 // attached links
 	unrouted atomic.Int64 // messages for a topic nobody is attached to
@@ -89,6 +90,7 @@ func NewHub(cfg BrokerConfig, role string) (*Hub, error) {
 		connecting: make(chan struct{}, 1),
 		state:      StateConnecting,
 		topics:     map[string]*topicSub{},
+		watch:      make(chan struct{}),
 	}, nil
 }
 
@@ -105,6 +107,20 @@ type HubStats struct {
 	Links         int   // attached links
 	Unrouted      int64 // messages that arrived for no attached link (late answers)
 	SUBACKs       int64 // SUBSCRIBE packets answered
+}
+
+// Connect connects the hub if it is not connected yet, as Attach does
+// first. Once connected the hub reconnects by itself, and Connect returns
+// nil at once: a window's connection indicator calls it to bring the
+// connection up before any transfer, then follows Watch.
+func (h *Hub) Connect(ctx context.Context) error { return h.connect(ctx) }
+
+// Watch reports the connection's state, why it is not up (nil when not
+// known) and a channel closed at the state's next change.
+func (h *Hub) Watch() (LinkState, <-chan struct{}, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.state, h.watch, h.lastErr
 }
 
 // Stats returns the hub's counters.
@@ -343,8 +359,11 @@ func (h *Hub) setState(s LinkState, err error) {
 	h.notifyAll()
 }
 
-// notifyAll wakes every link's waiters; h.mu is held for writing.
+// notifyAll wakes Watch's and every link's waiters; h.mu is held for
+// writing.
 func (h *Hub) notifyAll() {
+	close(h.watch)
+	h.watch = make(chan struct{})
 	for _, ts := range h.topics {
 		for _, l := range ts.links {
 			l.notify()

@@ -328,3 +328,40 @@ func TestClosedHubFailsItsTransfers(t *testing.T) {
 		t.Fatalf("err = %v, want ErrLinkClosed", err)
 	}
 }
+
+// TestHubWatchFollowsTheConnection: Watch reports connecting before the
+// first Connect, up after it, reconnecting when the broker goes away and
+// up again when it is back, and closed after Close, waking its waiters at
+// each change.
+func TestHubWatchFollowsTheConnection(t *testing.T) {
+	t.Parallel()
+	m := testbroker.StartMosquitto(t, testbroker.Options{})
+	hub := newHub(t, m.URL(), "test-watch")
+	st, changed, _ := hub.Watch()
+	if st != transfer.StateConnecting {
+		t.Fatalf("before Connect: %v", st)
+	}
+	if err := hub.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitState := func(want transfer.LinkState) {
+		t.Helper()
+		deadline := time.NewTimer(20 * time.Second)
+		defer deadline.Stop()
+		for st != want {
+			select {
+			case <-changed:
+				st, changed, _ = hub.Watch()
+			case <-deadline.C:
+				t.Fatalf("state %v, want %v", st, want)
+			}
+		}
+	}
+	waitState(transfer.StateUp)
+	m.Stop()
+	waitState(transfer.StateReconnecting)
+	m.Restart()
+	waitState(transfer.StateUp)
+	hub.Close()
+	waitState(transfer.StateClosed)
+}

@@ -2,6 +2,7 @@ package gui
 
 import (
 	"fmt"
+	"image"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,6 +50,8 @@ type deviceList struct {
 	dup      *widget.Button
 	del      *widget.Button
 	resend   *widget.Button
+	held     *heldPanel   // what the selected device holds
+	groups   *groupPicker // ticks a saved group
 	box      fyne.CanvasObject
 }
 
@@ -67,26 +70,26 @@ func newDeviceList(g *GUI) *deviceList {
 			l.list.RefreshItem(id)
 		}
 		l.updateButtons()
+		l.held.show(d, true)
 		g.preview.deviceChanged()
 	}
 	l.list.OnUnselected = func(widget.ListItemID) {
 		l.selected = -1
 		l.updateButtons()
+		l.held.show(config.Device{}, false)
 	}
 	add := widget.NewButtonWithIcon(tr("devices.add"), theme.ContentAddIcon(), func() { l.showForm(-1, false) })
 	l.edit = widget.NewButtonWithIcon(tr("devices.edit"), theme.DocumentCreateIcon(), func() { l.showForm(l.selected, false) })
 	l.dup = widget.NewButtonWithIcon(tr("devices.duplicate"), theme.ContentCopyIcon(), func() { l.showForm(l.selected, true) })
 	l.del = widget.NewButtonWithIcon(tr("devices.delete"), theme.DeleteIcon(), l.confirmDelete)
-	l.resend = widget.NewButtonWithIcon(tr("devices.resend_last"), theme.MediaReplayIcon(), func() {
-		if d, ok := l.selectedDevice(); ok {
-			g.history.resendLast(d)
-		}
-	})
+	l.resend = widget.NewButtonWithIcon(tr("devices.resend_last"), theme.MediaReplayIcon(), l.resendLast)
 	title := widget.NewLabelWithStyle(tr("devices.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	hint := widget.NewLabel(tr("devices.hint"))
 	hint.Importance = widget.LowImportance
 	buttons := container.NewGridWithColumns(2, add, l.edit, l.dup, l.del)
-	l.box = container.NewBorder(container.NewVBox(title, hint), container.NewVBox(buttons, l.resend), nil, nil, l.list)
+	l.held = newHeldPanel(g)
+	l.groups = newGroupPicker(g, l)
+	l.box = container.NewBorder(container.NewVBox(title, hint, l.groups.object()), container.NewVBox(l.held.object(), buttons, l.resend), nil, nil, l.list)
 	if len(g.settings.Devices) > 0 {
 		l.checked[g.settings.Devices[0].Name] = true
 	}
@@ -104,7 +107,7 @@ func (l *deviceList) selectFirst() {
 }
 
 // deviceRow is one device in the list: its tick box, status dot, name,
-// topics and state.
+// topics, state, and what it holds (a thumbnail, when and the SHA-256).
 type deviceRow struct {
 	widget.BaseWidget
 	check  *widget.Check
@@ -112,8 +115,15 @@ type deviceRow struct {
 	name   *widget.Label
 	topics *widget.Label
 	state  *widget.Label
-	body   fyne.CanvasObject
+	holds  *widget.Label
+	thumb  *canvas.Image
+	// thumbBox holds thumb, hidden while there is no picture to show.
+	thumbBox *fyne.Container
+	body     fyne.CanvasObject
 }
+
+// rowThumbSide is the side of a row's thumbnail of what the device holds.
+const rowThumbSide = 40
 
 func newDeviceRow() *deviceRow {
 	r := &deviceRow{check: widget.NewCheck("", nil), dot: newDot()}
@@ -121,8 +131,13 @@ func newDeviceRow() *deviceRow {
 	r.name.Truncation = fyne.TextTruncateEllipsis
 	r.topics = captionLabel()
 	r.state = captionLabel()
-	text := container.New(&tightVBox{}, r.name, r.topics, r.state)
-	r.body = container.NewBorder(nil, nil, container.NewHBox(r.check, dotBox(r.dot)), nil, text)
+	r.holds = captionLabel()
+	r.thumb = canvas.NewImageFromImage(nil)
+	r.thumb.FillMode = canvas.ImageFillContain
+	r.thumbBox = container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(rowThumbSide), r.thumb))
+	r.thumbBox.Hide()
+	text := container.New(&tightVBox{}, r.name, r.topics, r.state, r.holds)
+	r.body = container.NewBorder(nil, nil, container.NewHBox(r.check, dotBox(r.dot)), r.thumbBox, text)
 	r.ExtendBaseWidget(r)
 	return r
 }
@@ -151,6 +166,7 @@ func (l *deviceList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	r.check.SetChecked(l.checked[d.Name])
 	r.check.OnChanged = func(on bool) {
 		l.checked[d.Name] = on
+		l.groups.ticksChanged()
 		l.g.preview.targetsChanged()
 	}
 	r.name.SetText(d.Name)
@@ -159,6 +175,22 @@ func (l *deviceList) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 	r.state.SetText(words)
 	r.dot.FillColor = theme.Color(col)
 	r.dot.Refresh()
+	var pic image.Image
+	if rec, ok := l.g.held.of(d); ok {
+		r.holds.SetText(tr("devices.holds", args{"SHA": rec.SHA256[:12], "Time": ago(rec.Time.Local())}))
+		pic = l.g.held.picture(rec)
+	} else {
+		r.holds.SetText(tr("devices.holds.none"))
+	}
+	if r.thumb.Image != pic {
+		r.thumb.Image = pic
+		r.thumb.Refresh()
+	}
+	if pic == nil {
+		r.thumbBox.Hide()
+	} else {
+		r.thumbBox.Show()
+	}
 }
 
 // describe says what the device is doing, or last did, in a few words.
@@ -214,6 +246,23 @@ func (l *deviceList) statusOf(name string) *devStatus {
 func (l *deviceList) refresh() {
 	l.list.Refresh()
 	l.updateButtons()
+	l.held.show(l.selectedDevice())
+	l.groups.refresh()
+}
+
+// resendLast sends the selected device again what it holds (the exact
+// bytes it last acknowledged whole), or, when nothing is recorded, the
+// last image sent to it.
+func (l *deviceList) resendLast() {
+	d, ok := l.selectedDevice()
+	if !ok {
+		return
+	}
+	if rec, held := l.g.held.of(d); held {
+		l.g.held.resend(rec, []config.Device{d})
+		return
+	}
+	l.g.history.resendLast(d)
 }
 
 func (l *deviceList) countChecked() int {

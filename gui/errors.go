@@ -9,6 +9,7 @@ import (
 	"imagebeam/broker"
 	"imagebeam/codec"
 	"imagebeam/config"
+	"imagebeam/holdings"
 	"imagebeam/transfer"
 )
 
@@ -60,6 +61,7 @@ var errorKinds = []struct {
 	{codec.ErrBadOptions, "error.codec.options"},
 	{codec.ErrOpen, "error.codec.open"},
 	{config.ErrUnknownDevice, "error.config.unknown_device"},
+	{holdings.ErrStore, "error.holdings.store"},
 	{config.ErrSettings, "error.config.settings"},
 	{broker.ErrAddrInUse, "error.broker.addr_in_use"},
 	{broker.ErrAuthRequired, "error.broker.auth_required"},

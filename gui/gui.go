@@ -87,6 +87,7 @@ type GUI struct {
 	preview *preview
 	xfers   *transferList
 	history *historyView
+	held    *heldImages
 
 	focused bool
 	// languagePick is the help dialog's language choice, nil until it opens.
@@ -125,6 +126,7 @@ func New(a fyne.App, opts Options) *GUI {
 		dataDir = storageDir(a)
 	}
 	g.conn = newConnIndicator(g)
+	g.held = newHeldImages(g)
 	g.history = newHistoryView(g, filepath.Join(dataDir, "history"))
 	g.devices = newDeviceList(g)
 	g.preview = newPreview(g)
@@ -146,6 +148,7 @@ func New(a fyne.App, opts Options) *GUI {
 
 	g.backend = newBackend(g)
 	g.backend.start(g.settings.Broker)
+	g.held.watch()
 	if g.exposed != nil {
 		g.conn.setSettingsProblem(g.exposed)
 	}

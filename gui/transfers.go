@@ -269,6 +269,7 @@ func (g *GUI) startTransfer(d config.Device, image []byte, source string, resend
 		events = transfer.StartSend(ctx, job)
 	}
 	entry := historyEntry{Device: d.Name, Source: redact.URL(source), Bytes: len(image), SHA256: v.sha, Resend: resend, Time: v.started}
+	key := g.held.keyOf(d)
 	g.consumers.Add(1)
 	go func() {
 		defer g.consumers.Done()
@@ -277,6 +278,9 @@ func (g *GUI) startTransfer(d config.Device, image []byte, source string, resend
 				cancel()
 				entry.fill(s.Tally)
 				g.history.store.add(entry, image) // file I/O stays off the UI goroutine
+				if s.Phase == transfer.PhaseDone {
+					g.held.record(d, key, image, time.Now())
+				}
 			}
 			g.do(func() { v.update(s) })
 		})

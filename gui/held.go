@@ -96,7 +96,11 @@ func decodeHeld(ctx context.Context, store *holdings.Store, key string) image.Im
 	if err != nil {
 		return nil
 	}
-	img, err := im.Render(ctx, codec.Options{Width: heldSide, Height: heldSide})
+	o := codec.Options{Width: heldSide} // the longer side only: no letterbox
+	if info := im.Info(); info.Height > info.Width {
+		o = codec.Options{Height: heldSide}
+	}
+	img, err := im.Render(ctx, o)
 	if err != nil {
 		return nil
 	}

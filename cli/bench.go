@@ -73,6 +73,12 @@ func simulateBench(ctx context.Context, env Env, cfg transfer.BrokerConfig, f *s
 			return err
 		}
 	}
+	return runBench(ctx, env, devs, links, f)
+}
+
+// runBench runs one simulated device on each link until ctx ends or each
+// has received its count, printing each image's JSON line.
+func runBench(ctx context.Context, env Env, devs []benchDevice, links []*transfer.HubLink, f *simulateFlags) error {
 	images := make(chan benchImage)
 	errs := make(chan error, len(devs))
 	var wg sync.WaitGroup

@@ -70,6 +70,31 @@ func (f *sendFlags) sendMany(ctx context.Context, env Env, set map[string]bool, 
 // targets resolves --device, --group and --all into saved devices, each
 // once in the order named, with the device and image flags over each.
 func (f *sendFlags) targets(set map[string]bool, settings *config.Settings) ([]*target, error) {
+	profiles, err := f.named(settings)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*target, len(profiles))
+	for i, p := range profiles {
+		f.device.device = p.Name
+		prof, err := f.device.resolve(set, settings)
+		if err != nil {
+			return nil, err
+		}
+		f.image.apply(set, &prof.Image)
+		if err := prof.Validate(); err != nil {
+			return nil, err
+		}
+		dev := prof.Transfer()
+		dev.Settings.ReconnectWait = f.device.reconnectWait
+		out[i] = &target{profile: prof, dev: dev}
+	}
+	return out, nil
+}
+
+// named is the saved devices --device, --group and --all name, each once,
+// in the order named.
+func (f *sendFlags) named(settings *config.Settings) ([]config.Device, error) {
 	var profiles []config.Device
 	add := func(d config.Device) {
 		if !slices.ContainsFunc(profiles, func(p config.Device) bool { return strings.EqualFold(p.Name, d.Name) }) {
@@ -103,22 +128,7 @@ func (f *sendFlags) targets(set map[string]bool, settings *config.Settings) ([]*
 	if len(profiles) == 0 {
 		return nil, usagef("no device to send to: the group is empty")
 	}
-	out := make([]*target, len(profiles))
-	for i, p := range profiles {
-		f.device.device = p.Name
-		prof, err := f.device.resolve(set, settings)
-		if err != nil {
-			return nil, err
-		}
-		f.image.apply(set, &prof.Image)
-		if err := prof.Validate(); err != nil {
-			return nil, err
-		}
-		dev := prof.Transfer()
-		dev.Settings.ReconnectWait = f.device.reconnectWait
-		out[i] = &target{profile: prof, dev: dev}
-	}
-	return out, nil
+	return profiles, nil
 }
 
 // prepareAll reads the image once (--raw) or prepares it once for each

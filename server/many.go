@@ -164,21 +164,7 @@ func (s *Server) answerMany(w http.ResponseWriter, r *http.Request, jobs []*job)
 	}
 	info(r).transfer = strings.Join(ids, ",")
 	if async, _ := strconv.ParseBool(r.URL.Query().Get("async")); async {
-		type started struct {
-			ID     string `json:"id"`
-			Device string `json:"device"`
-			State  string `json:"state"`
-			Status string `json:"status_url"`
-			Events string `json:"events_url"`
-		}
-		out := make([]started, len(jobs))
-		for i, j := range jobs {
-			loc := "/transfers/" + j.id
-			out[i] = started{j.id, j.dev.cfg.Name, StateQueued, loc, loc + "/events"}
-		}
-		writeJSON(w, http.StatusAccepted, struct {
-			Transfers []started `json:"transfers"`
-		}{out})
+		answerStarted(w, jobs)
 		return
 	}
 	for _, j := range jobs {
@@ -208,6 +194,26 @@ func (s *Server) answerMany(w http.ResponseWriter, r *http.Request, jobs []*job)
 		info(r).err = ans.Error
 	}
 	writeJSON(w, status, ans)
+}
+
+// answerStarted is async=1's answer for several devices: where to follow
+// each transfer.
+func answerStarted(w http.ResponseWriter, jobs []*job) {
+	type started struct {
+		ID     string `json:"id"`
+		Device string `json:"device"`
+		State  string `json:"state"`
+		Status string `json:"status_url"`
+		Events string `json:"events_url"`
+	}
+	out := make([]started, len(jobs))
+	for i, j := range jobs {
+		loc := "/transfers/" + j.id
+		out[i] = started{j.id, j.dev.cfg.Name, StateQueued, loc, loc + "/events"}
+	}
+	writeJSON(w, http.StatusAccepted, struct {
+		Transfers []started `json:"transfers"`
+	}{out})
 }
 
 // holding is what GET /devices says a device holds.

@@ -237,14 +237,7 @@ func (p *groupPicker) save(name string, devices []string) error {
 }
 
 func (p *groupPicker) confirmDelete(name string) {
-	c := dialog.NewConfirm(tr("groups.delete.title"), tr("groups.delete.message", args{"Group": name}), func(yes bool) {
-		if yes {
-			p.delete(name)
-		}
-	}, p.g.win)
-	c.SetConfirmText(tr("groups.menu.delete"))
-	c.SetDismissText(tr("button.cancel"))
-	c.Show()
+	p.g.confirm(tr("groups.delete.title"), tr("groups.delete.message", args{"Group": name}), tr("groups.menu.delete"), func() { p.delete(name) })
 }
 
 // delete removes the group name (its devices stay) and saves.

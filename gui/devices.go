@@ -331,14 +331,7 @@ func (l *deviceList) confirmDelete() {
 	if d.Simulated {
 		msg = tr("devices.delete.simulated", args{"To": simToDevice, "From": simFromDevice})
 	}
-	c := dialog.NewConfirm(tr("devices.delete.title"), msg, func(yes bool) {
-		if yes {
-			l.deleteDevice(l.selected)
-		}
-	}, l.g.win)
-	c.SetConfirmText(tr("devices.delete"))
-	c.SetDismissText(tr("button.cancel"))
-	c.Show()
+	l.g.confirm(tr("devices.delete.title"), msg, tr("devices.delete"), func() { l.deleteDevice(l.selected) })
 }
 
 // deleteDevice removes device i and saves the settings.

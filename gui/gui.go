@@ -409,15 +409,10 @@ func (g *GUI) closeRequested() {
 		g.close()
 		return
 	}
-	d := dialog.NewConfirm(tr("close.title"), trn("close.message", n), func(ok bool) {
-		if ok {
-			g.xfers.cancelAll()
-			g.close()
-		}
-	}, g.win)
-	d.SetConfirmText(tr("close.confirm"))
-	d.SetDismissText(tr("button.cancel"))
-	d.Show()
+	g.confirm(tr("close.title"), trn("close.message", n), tr("close.confirm"), func() {
+		g.xfers.cancelAll()
+		g.close()
+	})
 }
 
 // close closes the window. The focus hooks go first: the window's
@@ -437,6 +432,19 @@ func (g *GUI) notify(title, content string) {
 }
 
 // showError shows err in a dialog: its sentence and its English detail.
+// confirm asks title's question msg, with the button action (a verb) and
+// Cancel; yes runs when action is chosen.
+func (g *GUI) confirm(title, msg, action string, yes func()) {
+	c := dialog.NewConfirm(title, msg, func(ok bool) {
+		if ok {
+			yes()
+		}
+	}, g.win)
+	c.SetConfirmText(action)
+	c.SetDismissText(tr("button.cancel"))
+	c.Show()
+}
+
 func (g *GUI) showError(err error) {
 	dialog.ShowError(shownError{err}, g.win)
 }

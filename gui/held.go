@@ -3,6 +3,7 @@ package gui
 import (
 	"context"
 	"image"
+	"maps"
 	"path/filepath"
 	"time"
 
@@ -157,16 +158,8 @@ func (h *heldImages) apply(recs []holdings.Record, err error) {
 		}
 	}
 	h.records = records
-	for sha := range h.pics {
-		if !held[sha] {
-			delete(h.pics, sha)
-		}
-	}
-	for sha := range h.reading {
-		if !held[sha] {
-			delete(h.reading, sha)
-		}
-	}
+	maps.DeleteFunc(h.pics, func(sha string, _ image.Image) bool { return !held[sha] })
+	maps.DeleteFunc(h.reading, func(sha string, _ bool) bool { return !held[sha] })
 	if changed {
 		h.g.devices.refresh()
 	}

@@ -13,7 +13,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -209,14 +208,7 @@ func (g *GUI) sendSelected() {
 		return
 	}
 	msg := trn("send.again.message", len(dups), args{"Devices": strings.Join(dups, tr("list.separator"))})
-	c := dialog.NewConfirm(tr("send.again.title"), msg, func(yes bool) {
-		if yes {
-			send()
-		}
-	}, g.win)
-	c.SetConfirmText(tr("send.again.confirm"))
-	c.SetDismissText(tr("button.cancel"))
-	c.Show()
+	g.confirm(tr("send.again.title"), msg, tr("send.again.confirm"), send)
 }
 
 // sendTo sends the previewed image to d, encoded with d's own profile when

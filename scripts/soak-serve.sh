@@ -131,7 +131,9 @@ sample() {
 	python3 -c 'import json,sys; d=json.loads(sys.argv[1] or "{}"); print("%s,%s,%s,%s,%s,%s,%s" % (sys.argv[2], sys.argv[3], sys.argv[4], d.get("goroutines", ""), d.get("transfers_active", ""), d.get("subscriptions", ""), sys.argv[5]))' \
 		"$st" "$(elapsed)" "$rss" "$fds" "$(wc -l <"$answers")" >>"$csv"
 }
-(while kill -0 "$serve" 2>/dev/null; do sample; sleep "$SAMPLE"; done) &
+# It stops at $work/stop, after a whole sample: killed in the middle of one,
+# its python would die writing to a closed pipe (BrokenPipeError).
+(while kill -0 "$serve" 2>/dev/null && [ ! -e "$work/stop" ]; do sample; sleep "$SAMPLE"; done) &
 sampler=$!
 pids+=("$sampler")
 
@@ -162,7 +164,7 @@ tail -n +"$((half + 1))" "$requests" | xargs -P "$WORKERS" -L 1 bash -c 'post "$
 [ "$(date +%s)" -lt "$deadline" ] || { echo "FAIL: over the ${LIMIT}s limit" >&2; exit 1; }
 # Idle: let the last answers settle, and sample a while longer.
 sleep $((SAMPLE * 5))
-kill "$sampler" 2>/dev/null || true
+touch "$work/stop"
 wait "$sampler" 2>/dev/null || true
 echo "ran $(elapsed)s; samples in $csv" >&2
 

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/lang"
@@ -37,14 +38,16 @@ const languageEnv = "IMAGEBEAM_LANG"
 // words is one language's sentences.
 type words struct {
 	tag string // a file's name without .json: "en", "zh_Hans"
-	loc *i18n.Localizer
+	loc func() *i18n.Localizer
 }
 
 // args fills a sentence's {{.Name}} placeholders.
 type args map[string]any
 
 var (
-	bundle, translationData = loadTranslations()
+	// translations parses the files on first use, not at start: the
+	// headless commands, which link this package, never do.
+	translations = sync.OnceValues(loadTranslations)
 	// english writes what leaves the window for developers and scripts:
 	// error details, the copied and the saved event log.
 	english = newWords(langEnglish)
@@ -75,13 +78,22 @@ func loadTranslations() (*i18n.Bundle, map[string][]byte) {
 }
 
 func newWords(tag string) *words {
-	return &words{tag: tag, loc: i18n.NewLocalizer(bundle, tag)}
+	return &words{tag: tag, loc: sync.OnceValue(func() *i18n.Localizer {
+		bundle, _ := translations()
+		return i18n.NewLocalizer(bundle, tag)
+	})}
+}
+
+// translationData is each language's file, by tag.
+func translationData() map[string][]byte {
+	_, data := translations()
+	return data
 }
 
 // languageTags are the window's languages, English first.
 func languageTags() []string {
 	var tags []string
-	for t := range translationData {
+	for t := range translationData() {
 		if t != langEnglish {
 			tags = append(tags, t)
 		}
@@ -98,7 +110,7 @@ func (w *words) t(key string, a ...args) string {
 	if len(a) > 0 {
 		data = a[0]
 	}
-	s, err := w.loc.Localize(&i18n.LocalizeConfig{MessageID: key, TemplateData: data})
+	s, err := w.loc().Localize(&i18n.LocalizeConfig{MessageID: key, TemplateData: data})
 	if s == "" && err != nil {
 		return key
 	}
@@ -114,7 +126,7 @@ func (w *words) n(key string, count int, a ...args) string {
 			data[k] = v
 		}
 	}
-	s, err := w.loc.Localize(&i18n.LocalizeConfig{MessageID: key, PluralCount: count, TemplateData: data})
+	s, err := w.loc().Localize(&i18n.LocalizeConfig{MessageID: key, PluralCount: count, TemplateData: data})
 	if s == "" && err != nil {
 		return key
 	}
@@ -124,7 +136,7 @@ func (w *words) n(key string, count int, a ...args) string {
 // hasKey reports whether the translation files have key (English has
 // every key).
 func hasKey(key string) bool {
-	_, err := english.loc.Localize(&i18n.LocalizeConfig{MessageID: key})
+	_, err := english.loc().Localize(&i18n.LocalizeConfig{MessageID: key})
 	return err == nil
 }
 
@@ -162,12 +174,12 @@ func rateText(perSecond float64) string { return ui.rate(perSecond) }
 // file means English. Call it before the window is built: widgets keep the
 // words they were made with.
 func useLanguage(tag string) {
-	if _, ok := translationData[tag]; !ok {
+	if _, ok := translationData()[tag]; !ok {
 		tag = langEnglish
 	}
 	ui = newWords(tag)
 	for _, l := range fyneLanguages {
-		if err := lang.AddTranslationsForLocale(translationData[tag], fyne.Locale(l)); err != nil {
+		if err := lang.AddTranslationsForLocale(translationData()[tag], fyne.Locale(l)); err != nil {
 			fyne.LogError("Cannot give Fyne the "+tag+" translation", err)
 		}
 	}

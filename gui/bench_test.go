@@ -74,7 +74,7 @@ func TestDeviceListShowsWhatEachDeviceHolds(t *testing.T) {
 	sim, _ := h.g.settings.Device(simName)
 	h.waitFor("the record and its picture", func() bool {
 		r, ok := h.g.held.of(sim)
-		return ok && r.SHA256 == sent.SHA256 && h.g.held.pics[r.SHA256] != nil
+		return ok && r.SHA256 == sent.SHA256 && h.g.held.pics.images[r.SHA256] != nil
 	})
 	row := h.heldRow(simName)
 	if !strings.Contains(row.holds.Text, sent.SHA256[:12]) || !row.thumbBox.Visible() || row.thumb.Image == nil {

@@ -3,7 +3,6 @@ package gui
 import (
 	"context"
 	"image"
-	"maps"
 	"path/filepath"
 	"time"
 
@@ -32,14 +31,14 @@ type heldImages struct {
 	store   *holdings.Store            // nil when it cannot be opened (err says why)
 	err     error                      // why the store is unusable, nil when it is fine
 	records map[string]holdings.Record // by transfer.DeviceKey
-	pics    map[string]image.Image     // by SHA-256; a nil value: none to show
-	reading map[string]bool            // SHA-256s being decoded
+	pics    *thumbCache                // by SHA-256
 }
 
 // newHeldImages opens the store beside the settings file (where
 // holdings.DefaultDir puts it for the settings file of send and serve).
 func newHeldImages(g *GUI) *heldImages {
-	h := &heldImages{g: g, records: map[string]holdings.Record{}, pics: map[string]image.Image{}, reading: map[string]bool{}}
+	h := &heldImages{g: g, records: map[string]holdings.Record{}}
+	h.pics = newThumbCache(g.ctx, g.do, func(string) { g.devices.refresh() })
 	h.store, h.err = holdings.Open(filepath.Join(filepath.Dir(g.cfgPath), "holdings"))
 	return h
 }
@@ -61,29 +60,11 @@ func (h *heldImages) of(d config.Device) (holdings.Record, bool) {
 // picture returns the picture of r's image, or nil while it is decoded
 // (the device list refreshes when it is ready) or when it cannot be.
 func (h *heldImages) picture(r holdings.Record) image.Image {
-	if img, ok := h.pics[r.SHA256]; ok {
-		return img
-	}
-	if h.reading[r.SHA256] || h.store == nil {
+	if h.store == nil {
 		return nil
 	}
-	h.reading[r.SHA256] = true
 	store, ctx := h.store, h.g.ctx
-	go func() {
-		img := decodeHeld(ctx, store, r.Key)
-		if ctx.Err() != nil {
-			return
-		}
-		h.g.do(func() {
-			if !h.reading[r.SHA256] {
-				return // forgotten by apply meanwhile
-			}
-			delete(h.reading, r.SHA256)
-			h.pics[r.SHA256] = img
-			h.g.devices.refresh()
-		})
-	}()
-	return nil
+	return h.pics.get(r.SHA256, func() image.Image { return decodeHeld(ctx, store, r.Key) })
 }
 
 // decodeHeld is a heldSide picture of what key holds, nil when there is
@@ -148,7 +129,7 @@ func (h *heldImages) apply(recs []holdings.Record, err error) {
 		return // keep what was shown: the next read may work
 	}
 	changed := len(recs) != len(h.records)
-	held := map[string]bool{}
+	held := map[string]bool{} // the SHA-256s still held
 	records := make(map[string]holdings.Record, len(recs))
 	for _, r := range recs {
 		records[r.Key] = r
@@ -158,8 +139,7 @@ func (h *heldImages) apply(recs []holdings.Record, err error) {
 		}
 	}
 	h.records = records
-	maps.DeleteFunc(h.pics, func(sha string, _ image.Image) bool { return !held[sha] })
-	maps.DeleteFunc(h.reading, func(sha string, _ bool) bool { return !held[sha] })
+	h.pics.keep(held)
 	if changed {
 		h.g.devices.refresh()
 	}

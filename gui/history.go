@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -255,7 +256,7 @@ type historyView struct {
 
 func newHistoryView(g *GUI, dir string) *historyView {
 	h := &historyView{g: g, store: openHistory(dir)}
-	h.thumbs = newThumbCache(g.ctx, h.store.thumbPath, g.do, h.thumbReady)
+	h.thumbs = newThumbCache(g.ctx, g.do, h.thumbReady)
 	h.list = widget.NewList(func() int { return len(h.entries) }, h.createRow, h.updateRow)
 	h.note = widget.NewLabel("")
 	h.note.Wrapping = fyne.TextWrapWord
@@ -363,7 +364,8 @@ func (h *historyView) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		details = append(details, why)
 	}
 	r.details.SetText(strings.Join(details, " · "))
-	r.thumb.Image = h.thumbs.get(e.SHA256) // nil until it is read; thumbReady redraws the row
+	path := h.store.thumbPath(e.SHA256)
+	r.thumb.Image = h.thumbs.get(e.SHA256, func() image.Image { return readThumb(path) }) // nil until it is read; thumbReady redraws the row
 	r.thumb.Refresh()
 	r.resend.OnTapped = func() { h.resend(e, "") }
 	r.sendTo.OnTapped = func() { h.showSendTo(e) }

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/jpeg"
 	"io"
+	"maps"
 	"os"
 )
 
@@ -16,36 +17,34 @@ const thumbSide = 96
 // makeThumb writes take a few KiB.
 const maxThumbBytes = 1 << 20
 
-// thumbCache holds the History list's thumbnails, decoded, by the SHA-256
-// of the image they show, so that a row shows one without touching the
-// disk on the UI goroutine. It keeps only those of the images the history
-// lists (see keep), so at most historyMaxEntries. Its methods belong to
-// the UI goroutine; files are read and decoded in goroutines that report
-// back through do.
+// thumbCache holds decoded pictures by the SHA-256 of the image they
+// show, so that a list row shows one without touching the disk on the UI
+// goroutine: the History list's thumbnails, and the pictures of what
+// devices hold. It keeps only those its owner still lists (see keep).
+// Its methods belong to the UI goroutine; pictures are read and decoded
+// in goroutines that report back through do.
 type thumbCache struct {
-	ctx     context.Context         // ends when the window closes
-	path    func(sha string) string // where sha's thumbnail is stored
-	do      func(func())            // runs a function on the UI goroutine
-	ready   func(sha string)        // called through do once sha's thumbnail is read
-	images  map[string]image.Image  // nil: there is none to show
+	ctx     context.Context        // ends when the window closes
+	do      func(func())           // runs a function on the UI goroutine
+	ready   func(sha string)       // called through do once sha's picture is read
+	images  map[string]image.Image // nil: there is none to show
 	reading map[string]bool
 }
 
-func newThumbCache(ctx context.Context, path func(string) string, do func(func()), ready func(string)) *thumbCache {
-	return &thumbCache{ctx: ctx, path: path, do: do, ready: ready, images: map[string]image.Image{}, reading: map[string]bool{}}
+func newThumbCache(ctx context.Context, do func(func()), ready func(string)) *thumbCache {
+	return &thumbCache{ctx: ctx, do: do, ready: ready, images: map[string]image.Image{}, reading: map[string]bool{}}
 }
 
-// get returns sha's thumbnail, or nil while it is being read or when
-// there is none. The first call for sha starts reading it; ready follows.
-func (c *thumbCache) get(sha string) image.Image {
+// get returns sha's picture, or nil while it is being read or when there
+// is none. The first call for sha runs load in a goroutine; ready follows.
+func (c *thumbCache) get(sha string, load func() image.Image) image.Image {
 	if img, ok := c.images[sha]; ok {
 		return img
 	}
 	if !c.reading[sha] {
 		c.reading[sha] = true
-		path := c.path(sha)
 		go func() {
-			img := readThumb(path)
+			img := load()
 			if c.ctx.Err() != nil {
 				return
 			}
@@ -64,18 +63,10 @@ func (c *thumbCache) store(sha string, img image.Image) {
 	c.ready(sha)
 }
 
-// keep forgets every thumbnail but those of listed, read or being read.
+// keep forgets every picture but those of listed, read or being read.
 func (c *thumbCache) keep(listed map[string]bool) {
-	for sha := range c.images {
-		if !listed[sha] {
-			delete(c.images, sha)
-		}
-	}
-	for sha := range c.reading {
-		if !listed[sha] {
-			delete(c.reading, sha)
-		}
-	}
+	maps.DeleteFunc(c.images, func(sha string, _ image.Image) bool { return !listed[sha] })
+	maps.DeleteFunc(c.reading, func(sha string, _ bool) bool { return !listed[sha] })
 }
 
 // readThumb decodes the thumbnail stored at path: nil when there is none,

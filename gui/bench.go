@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"image"
 	"slices"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"imagebeam/config"
+	"imagebeam/holdings"
 )
 
 // heldPanelHeight is the height of the selected device's picture of what
@@ -27,6 +29,18 @@ type heldPanel struct {
 	when *widget.Label
 	sha  *widget.Label
 	box  *fyne.Container
+	// shown is what the panel shows: the device list refreshes it with
+	// every transfer update, and most leave it as it is.
+	shown heldShown
+}
+
+// heldShown is what the panel shows: a record (ok false: none), its
+// picture, or why the store cannot be read.
+type heldShown struct {
+	rec    holdings.Record
+	ok     bool
+	pic    image.Image
+	failed string // the store's error, "" when it is fine
 }
 
 func newHeldPanel(g *GUI) *heldPanel {
@@ -49,21 +63,33 @@ func (p *heldPanel) object() fyne.CanvasObject { return p.box }
 // the panel when nothing is recorded.
 func (p *heldPanel) show(d config.Device, ok bool) {
 	h := p.g.held
-	if h == nil || !ok {
-		p.box.Hide()
+	var now heldShown
+	if h != nil && ok {
+		now.rec, now.ok = h.of(d)
+		if h.err != nil {
+			now.failed = h.err.Error()
+		} else if now.ok {
+			now.pic = h.picture(now.rec)
+		}
+	}
+	if now == p.shown {
 		return
 	}
-	rec, held := h.of(d)
+	p.shown = now
+	rec := now.rec
 	switch {
+	case h == nil || !ok:
+		p.box.Hide()
+		return
 	case h.err != nil:
 		p.pic.Image = nil
 		p.when.SetText(tr("held.error.store", args{"Reason": errorText(h.err)}))
 		p.sha.SetText("")
-	case !held:
+	case !now.ok:
 		p.box.Hide()
 		return
 	default:
-		p.pic.Image = h.picture(rec)
+		p.pic.Image = now.pic
 		p.when.SetText(tr("held.since", args{"Time": ago(rec.Time.Local()), "Size": sizeText(int64(rec.Bytes))}))
 		p.sha.SetText(tr("held.sha", args{"SHA": rec.SHA256}))
 	}

@@ -247,7 +247,6 @@ func (l *deviceList) refresh() {
 	l.list.Refresh()
 	l.updateButtons()
 	l.held.show(l.selectedDevice())
-	l.groups.refresh()
 }
 
 // resendLast sends the selected device again what it holds (the exact

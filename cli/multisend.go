@@ -76,17 +76,11 @@ func (f *sendFlags) targets(set map[string]bool, settings *config.Settings) ([]*
 	}
 	out := make([]*target, len(profiles))
 	for i, p := range profiles {
-		f.device.device = p.Name
-		prof, err := f.device.resolve(set, settings)
+		f.device.apply(set, &p)
+		prof, dev, err := f.profile(set, p)
 		if err != nil {
 			return nil, err
 		}
-		f.image.apply(set, &prof.Image)
-		if err := prof.Validate(); err != nil {
-			return nil, err
-		}
-		dev := prof.Transfer()
-		dev.Settings.ReconnectWait = f.device.reconnectWait
 		out[i] = &target{profile: prof, dev: dev}
 	}
 	return out, nil

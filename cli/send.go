@@ -55,6 +55,12 @@ func (d *deviceFlags) resolve(set map[string]bool, settings *config.Settings) (c
 		}
 		dev = saved
 	}
+	d.apply(set, &dev)
+	return dev, nil
+}
+
+// apply puts the device flags given on the command line over dev.
+func (d *deviceFlags) apply(set map[string]bool, dev *config.Device) {
 	override(set, "to-device", &dev.ToDevice, d.toDevice)
 	override(set, "from-device", &dev.FromDevice, d.fromDevice)
 	override(set, "name", &dev.BeginName, d.name)
@@ -63,7 +69,6 @@ func (d *deviceFlags) resolve(set map[string]bool, settings *config.Settings) (c
 	override(set, "adaptive", &dev.Adaptive, d.adaptive)
 	override(set, "retries", &dev.Retries, d.retries)
 	override(set, "qos", &dev.QoS, d.qos)
-	return dev, nil
 }
 
 // sendFlags are send's flags.
@@ -132,15 +137,13 @@ func (f *sendFlags) job(ctx context.Context, env Env, set map[string]bool, sourc
 	if err != nil {
 		return transfer.Job{}, err
 	}
-	f.image.apply(set, &profile.Image)
-	if err := profile.Validate(); err != nil {
+	profile, dev, err := f.profile(set, profile)
+	if err != nil {
 		return transfer.Job{}, err
 	}
 	if f.image.fetch, err = settings.Fetch.Policy(nil, nil); err != nil {
 		return transfer.Job{}, err
 	}
-	dev := profile.Transfer()
-	dev.Settings.ReconnectWait = f.device.reconnectWait
 	brokerCfg := f.broker.config(set, settings.Broker)
 	if err := transfer.ValidateBrokerURL(brokerCfg.URL); err != nil {
 		return transfer.Job{}, err
@@ -150,6 +153,19 @@ func (f *sendFlags) job(ctx context.Context, env Env, set map[string]bool, sourc
 		return transfer.Job{}, err
 	}
 	return transfer.Job{Broker: brokerCfg, Device: dev, Image: image, NoWait: f.noWait, Role: "send"}, nil
+}
+
+// profile finishes a device's profile, whose device flags are already
+// over it: the image flags go over it too, it is checked, and it is
+// returned with the device as the transfer engine takes it.
+func (f *sendFlags) profile(set map[string]bool, prof config.Device) (config.Device, transfer.Device, error) {
+	f.image.apply(set, &prof.Image)
+	if err := prof.Validate(); err != nil {
+		return config.Device{}, transfer.Device{}, err
+	}
+	dev := prof.Transfer()
+	dev.Settings.ReconnectWait = f.device.reconnectWait
+	return prof, dev, nil
 }
 
 // imageBytes reads source as it is with --raw, or prepares it for the

@@ -125,6 +125,17 @@ type slot struct {
 func (s *Server) holdSlot(dev *device) (*slot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	q, err := s.place(dev)
+	if err != nil {
+		return nil, err
+	}
+	q.incoming++
+	return &slot{q: q}, nil
+}
+
+// place returns dev's queue when it takes one more transfer, or fails with
+// ErrQueueFull or ErrShuttingDown; s.mu is held.
+func (s *Server) place(dev *device) (*queue, error) {
 	if s.closing {
 		return nil, ErrShuttingDown
 	}
@@ -132,8 +143,7 @@ func (s *Server) holdSlot(dev *device) (*slot, error) {
 	if len(q.waiting)+q.incoming >= s.opts.QueueLimit {
 		return nil, fmt.Errorf("%w: %d transfers are waiting for %s; try again later", ErrQueueFull, len(q.waiting)+q.incoming, dev.cfg.Name)
 	}
-	q.incoming++
-	return &slot{q: q}, nil
+	return q, nil
 }
 
 // free gives the place up unless submit used it.
@@ -167,17 +177,20 @@ func (s *Server) submit(dev *device, source string, sl *slot, cleanup func(), pr
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q := s.queue(dev)
-	held := sl != nil && !sl.used
-	if held {
+	var q *queue
+	if sl != nil && !sl.used {
+		// The place held for the upload becomes the transfer's.
 		sl.used = true
+		q = sl.q
 		q.incoming--
-	}
-	if s.closing {
-		return nil, ErrShuttingDown
-	}
-	if !held && len(q.waiting)+q.incoming >= s.opts.QueueLimit {
-		return nil, fmt.Errorf("%w: %d transfers are waiting for %s; try again later", ErrQueueFull, len(q.waiting)+q.incoming, dev.cfg.Name)
+		if s.closing {
+			return nil, ErrShuttingDown
+		}
+	} else {
+		var err error
+		if q, err = s.place(dev); err != nil {
+			return nil, err
+		}
 	}
 	q.waiting = append(q.waiting, j)
 	s.jobs[j.id] = j

@@ -45,6 +45,10 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+# Nothing of the user's: settings, device locks. But the user's Go build
+# cache, which is under XDG_CACHE_HOME too: without it every run would
+# build imagebeam (Fyne and its C parts) from nothing.
+export GOCACHE=${GOCACHE:-$(go env GOCACHE)}
 export IMAGEBEAM_CONFIG=$work/settings.json XDG_CACHE_HOME=$work/cache
 mkdir -p "$OUT"
 deadline=$(($(date +%s) + LIMIT))

@@ -489,16 +489,12 @@ func decodeScan(ctx context.Context, h *jpegHeader, data []byte, i int, w *wavef
 							if err == nil {
 								idctBlock(&blk, rows, &planes[sx.comp], bx, by)
 							}
-						case sc.ss == 0 && sc.ah == 0:
+						case sc.ah == 0: // progressive DC scans only: AC ones went to decodeAC
 							err = r.dcFirst(c, by*c.bw+bx, &dcT[sx.td], sx.comp)
-						case sc.ss == 0:
+						default:
 							if r.br.bit() {
 								c.coef[(by*c.bw+bx)*c.k] |= 1 << r.al
 							}
-						case sc.ah == 0:
-							err = r.acFirst(c, by*c.bw+bx, &acT[sx.ta], sc.ss, sc.se)
-						default:
-							err = r.acRefine(c, by*c.bw+bx, &acT[sx.ta], sc.ss, sc.se)
 						}
 						if err != nil {
 							return err

@@ -17,13 +17,7 @@ set -euo pipefail
 export LANGUAGE=${LANGUAGE:-en}
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-bin=${IMAGEBEAM:-}
-if [ -z "$bin" ]; then
-	echo "building imagebeam…" >&2
-	go build -trimpath -tags migrated_fynedo -o "$work/imagebeam" .
-	bin=$work/imagebeam
-fi
+. scripts/lib.sh
+imagebeam_bin
 go build -o "$work/benchbench" ./internal/cmd/benchbench
 "$work/benchbench" -imagebeam "$bin" "$@"

@@ -37,30 +37,12 @@ for tool in curl python3; do
 	command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-# Nothing of the user's: settings, device locks. But the user's Go build
-# cache, which is under XDG_CACHE_HOME too: without it every run would
-# build imagebeam (Fyne and its C parts) from nothing.
-export GOCACHE=${GOCACHE:-$(go env GOCACHE)}
-export IMAGEBEAM_CONFIG=$work/settings.json XDG_CACHE_HOME=$work/cache
-
-bin=${IMAGEBEAM:-}
-if [ -z "$bin" ]; then
-	echo "building imagebeam…" >&2
-	go build -trimpath -tags migrated_fynedo -o "$work/imagebeam" .
-	bin=$work/imagebeam
-fi
+. scripts/lib.sh
+isolate
+imagebeam_bin
 echo "making the bombs…" >&2
 go run ./codec/internal/cmd/genbombs "$work/bombs" >"$work/bombs.txt"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 mqtt=$(free_port)
 img=$(free_port)
 api=$(free_port)
@@ -69,15 +51,6 @@ api=$(free_port)
 pids+=($!)
 python3 -m http.server "$img" --bind 127.0.0.1 --directory "$work/bombs" >"$work/http.log" 2>&1 &
 pids+=($!)
-# Waits for a TCP port to accept connections (processes start in the background).
-wait_port() {
-	for _ in $(seq 200); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		sleep 0.05
-	done
-	echo "nothing listens on 127.0.0.1:$1; see the logs in $work" >&2
-	exit 1
-}
 wait_port "$mqtt"
 wait_port "$img"
 "$bin" simulate --broker "tcp://127.0.0.1:$mqtt" --out "$work/received" >"$work/sim.log" 2>&1 &

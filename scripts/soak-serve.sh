@@ -37,38 +37,12 @@ for tool in curl python3 mosquitto; do
 done
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-# Nothing of the user's: settings, device locks. But the user's Go build
-# cache, which is under XDG_CACHE_HOME too: without it every run would
-# build imagebeam (Fyne and its C parts) from nothing.
-export GOCACHE=${GOCACHE:-$(go env GOCACHE)}
-export IMAGEBEAM_CONFIG=$work/settings.json XDG_CACHE_HOME=$work/cache
+. scripts/lib.sh
+isolate
 mkdir -p "$OUT"
 deadline=$(($(date +%s) + LIMIT))
+imagebeam_bin
 
-bin=${IMAGEBEAM:-}
-if [ -z "$bin" ]; then
-	echo "building imagebeam…" >&2
-	go build -trimpath -tags migrated_fynedo -o "$work/imagebeam" .
-	bin=$work/imagebeam
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-	for _ in $(seq 200); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-		sleep 0.05
-	done
-	echo "nothing listens on 127.0.0.1:$1; see the logs in $work" >&2
-	exit 1
-}
 mqtt=$(free_port)
 api=$(free_port)
 printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt" >"$work/mosquitto.conf"

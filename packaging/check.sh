@@ -167,16 +167,7 @@ echo "$out"
 step "headless send with the installed binary: broker, simulate, send --raw"
 # Settings and device locks in the temporary folder, not the user's.
 export IMAGEBEAM_CONFIG=$tmp/settings.json XDG_CACHE_HOME=$tmp/cache XDG_CONFIG_HOME=$tmp/config
-# wait_line FD TEXT SECONDS: read FD until a line containing TEXT (printed) or time out.
-wait_line() {
-	local fd=$1 text=$2 deadline=$((SECONDS + $3)) line
-	while ((SECONDS < deadline)); do
-		IFS= read -r -t $((deadline - SECONDS)) -u "$fd" line || return 1
-		echo "  | $line" >&2
-		if [[ $line == *"$text"* ]]; then printf '%s\n' "$line"; return 0; fi
-	done
-	return 1
-}
+. packaging/wait-line.sh
 mkfifo "$tmp/broker.err" "$tmp/sim.err"
 # Port 0: the broker takes a free port and says which.
 /usr/bin/imagebeam broker --listen 127.0.0.1:0 2>"$tmp/broker.err" >/dev/null &

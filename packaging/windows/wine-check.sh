@@ -87,16 +87,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_line FD TEXT SECONDS: read FD until a line containing TEXT (printed) or time out.
-wait_line() {
-	local fd=$1 text=$2 deadline=$((SECONDS + $3)) line
-	while ((SECONDS < deadline)); do
-		IFS= read -r -t $((deadline - SECONDS)) -u "$fd" line || return 1
-		echo "  | $line" >&2
-		if [[ $line == *"$text"* ]]; then printf '%s\n' "$line"; return 0; fi
-	done
-	return 1
-}
+. packaging/wait-line.sh
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 # The Windows name of a Unix path: Wine's Z: drive is /.
 winpath() { local p; p=$(realpath -m "$1"); printf 'Z:%s' "${p//\//\\}"; }

@@ -395,12 +395,9 @@ func runImagebeam(ib, url string, n, most int, img string, size int, env []strin
 	}
 	args = append(args, img)
 	cmd := exec.Command(ib, args...)
-	cmd.Env = env
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := output(cmd, env)
 	if err != nil {
-		return sample{}, fmt.Errorf("%v: %s", err, stderr.String())
+		return sample{}, err
 	}
 	s := sample{sender: "imagebeam", devices: n}
 	rows := 0
@@ -412,7 +409,6 @@ func runImagebeam(ib, url string, n, most int, img string, size int, env []strin
 				unit = time.Millisecond
 			}
 			s.wall = time.Duration(v * float64(unit))
-			s.packets += transfer.ChunkCount(size, transfer.DefaultChunk) + 2
 			rows++
 			continue
 		}
@@ -425,14 +421,27 @@ func runImagebeam(ib, url string, n, most int, img string, size int, env []strin
 		}
 		sec, _ := strconv.ParseFloat(m[3], 64)
 		s.wall = max(s.wall, time.Duration(sec*float64(time.Second)))
-		s.packets += transfer.ChunkCount(size, transfer.DefaultChunk) + 2
 		rows++
 	}
 	if rows != n {
 		return sample{}, fmt.Errorf("the closing table has %d devices, want %d:\n%s", rows, n, out)
 	}
+	s.packets = n * (transfer.ChunkCount(size, transfer.DefaultChunk) + 2) // BEGIN, the DATA, FINISH
 	s.cpu, s.rssKB = rusage(cmd)
 	return s, nil
+}
+
+// output runs cmd with env and returns its standard output; its error
+// carries the standard error.
+func output(cmd *exec.Cmd, env []string) ([]byte, error) {
+	cmd.Env = env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%v: %s", err, stderr.String())
+	}
+	return out, nil
 }
 
 // summaryLine is send's last line for one device: "sent … in 213 ms: …".
@@ -448,12 +457,9 @@ func runMinimal(self, url string, n, most int, img string, env []string) (sample
 		topics = append(topics, "bench/"+strings.TrimPrefix(name, "Bench "))
 	}
 	cmd := exec.Command(self, "yardstick", url, img, strings.Join(topics, ","))
-	cmd.Env = env
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := output(cmd, env)
 	if err != nil {
-		return sample{}, fmt.Errorf("%v: %s", err, stderr.String())
+		return sample{}, err
 	}
 	var r struct {
 		Packets int

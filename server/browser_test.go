@@ -1,7 +1,6 @@
 package server
 
 import (
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,33 +12,6 @@ import (
 	"imagebeam/config"
 	"imagebeam/transfer"
 )
-
-// browserCall makes one request the way a browser (or curl) would: Host
-// overrides the Host header; header holds name/value pairs.
-func (f *fixture) browserCall(method, path, host string, header ...string) (int, http.Header, string) {
-	f.t.Helper()
-	var body io.Reader
-	if method == "POST" {
-		body = strings.NewReader("hello") // a cross-site form or text/plain POST
-	}
-	req, err := http.NewRequest(method, f.base+path, body)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if host != "" {
-		req.Host = host
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
-}
 
 // TestWebPagesCannotDriveOrReadTheServer: with the default settings
 // (loopback, no token) a web page the user visits must not be able to send
@@ -83,7 +55,16 @@ func TestWebPagesCannotDriveOrReadTheServer(t *testing.T) {
 		{"preflight of a --cors origin", "OPTIONS", "/image", "", []string{"Origin", "https://lab.example.org", "Access-Control-Request-Method", "POST"}, 204},
 	}
 	for _, c := range cases {
-		status, header, body := f.browserCall(c.method, c.path, c.host, c.header...)
+		var upload []byte
+		if c.method == "POST" {
+			upload = []byte("hello") // a cross-site form or text/plain POST
+		}
+		sent := c.header
+		if c.host != "" {
+			sent = append([]string{"Host", c.host}, sent...)
+		}
+		r := f.do(ctx, c.method, c.path, "", upload, sent...)
+		status, header, body := r.status, r.header, r.raw
 		if status != c.want {
 			t.Errorf("%s: %d %s, want %d", c.name, status, body, c.want)
 		}

@@ -173,14 +173,13 @@ func (s *Store) Put(key, device string, image []byte, at time.Time) (Record, err
 // dropUnheld removes the image sha when no record names it; the
 // exclusive lock is held.
 func (s *Store) dropUnheld(sha string) {
-	recs, err := s.all()
-	if err != nil {
-		return // keep the image rather than guess
-	}
-	for _, r := range recs {
-		if r.SHA256 == sha {
-			return
-		}
+	held := false
+	err := s.each(func(r Record) bool {
+		held = r.SHA256 == sha
+		return !held
+	})
+	if err != nil || held {
+		return // an error keeps the image rather than guess
 	}
 	_ = os.Remove(s.imagePath(sha))
 }
@@ -241,12 +240,22 @@ func (s *Store) All() ([]Record, error) {
 }
 
 func (s *Store) all() ([]Record, error) {
+	var out []Record
+	if err := s.each(func(r Record) bool { out = append(out, r); return true }); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	return out, nil
+}
+
+// each calls fn with every readable record, in no order, until fn
+// returns false; the lock is held.
+func (s *Store) each(fn func(Record) bool) error {
 	dir := filepath.Join(s.dir, "records")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrStore, err)
+		return fmt.Errorf("%w: %v", ErrStore, err)
 	}
-	var out []Record
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), ".") {
 			continue
@@ -256,10 +265,9 @@ func (s *Store) all() ([]Record, error) {
 			continue
 		}
 		var rec Record
-		if json.Unmarshal(b, &rec) == nil && rec.Key != "" {
-			out = append(out, rec)
+		if json.Unmarshal(b, &rec) == nil && rec.Key != "" && !fn(rec) {
+			return nil
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
-	return out, nil
+	return nil
 }

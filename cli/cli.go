@@ -141,7 +141,7 @@ var errBadInput = errors.New("bad input")
 
 // oneLine is err as one line, without any login a URL in it carries.
 func oneLine(err error) string {
-	return redact.Text(strings.Join(strings.Fields(err.Error()), " "))
+	return redact.Line(err)
 }
 
 func usage(w io.Writer) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"imagebeam/codec"
 	"imagebeam/config"
@@ -72,7 +71,7 @@ func statusFor(err error) (int, string) {
 	if err == nil {
 		return http.StatusOK, ""
 	}
-	msg := redact.Text(strings.Join(strings.Fields(err.Error()), " "))
+	msg := redact.Line(err)
 	if errors.Is(err, transfer.ErrCanceled) || errors.Is(err, context.Canceled) {
 		msg = "the server shut down before the transfer finished; the device may hold a partial image"
 	}

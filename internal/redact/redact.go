@@ -68,3 +68,9 @@ func Text(s string) string {
 	}
 	return loginInText.ReplaceAllString(s, "$1")
 }
+
+// Line is err's message as one line (every run of white space one space),
+// through Text: how a command or an HTTP answer states an error.
+func Line(err error) string {
+	return Text(strings.Join(strings.Fields(err.Error()), " "))
+}

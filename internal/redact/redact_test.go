@@ -1,6 +1,9 @@
 package redact
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestURLRemovesUserInfo(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
@@ -40,5 +43,12 @@ func TestTextRemovesEveryLogin(t *testing.T) {
 		if got := Text(c.in); got != c.want {
 			t.Errorf("Text(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+func TestLineIsOneLineWithoutLogins(t *testing.T) {
+	err := errors.New("cannot reach\n  tcp://lab:pw@10.0.0.5:1883:\tconnection refused ")
+	if got, want := Line(err), "cannot reach tcp://10.0.0.5:1883: connection refused"; got != want {
+		t.Fatalf("Line = %q, want %q", got, want)
 	}
 }

@@ -175,7 +175,9 @@ func (h *Hub) Attach(ctx context.Context, sub, pub string, qos byte) (*HubLink, 
 	}
 	h.subMu.Unlock()
 	if tok != nil {
-		h.awaitSubscribe(tok, gen, []*topicSub{ts})
+		// In the background: waitUp below is what bounds the wait, and it
+		// wakes when the answer is recorded.
+		go h.awaitSubscribe(tok, gen, []*topicSub{ts})
 	}
 	if err := l.waitUp(ctx, max(h.cfg.ConnectTimeout, h.cfg.ConnectWait)); err != nil {
 		l.Close()

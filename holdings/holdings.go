@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -196,18 +197,62 @@ func (s *Store) Get(key string) (rec Record, ok bool, err error) {
 }
 
 func (s *Store) read(key string) (Record, bool, error) {
-	b, err := os.ReadFile(s.recordPath(key))
+	b, err := readCapped(s.recordPath(key), maxRecordBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return Record{}, false, nil
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errTooLarge) {
 		return Record{}, false, fmt.Errorf("%w: %v", ErrStore, err)
 	}
-	var rec Record
-	if err := json.Unmarshal(b, &rec); err != nil || rec.Key != key {
+	rec, ok := parseRecord(b)
+	if err != nil || !ok || rec.Key != key {
 		return Record{}, false, fmt.Errorf("%w: the record %s is damaged; the next image sent to the device replaces it", ErrStore, s.recordPath(key))
 	}
 	return rec, true, nil
+}
+
+// The store's files may have been edited or replaced by anyone who can
+// write the folder: a record is read only up to maxRecordBytes and must
+// name its image by a SHA-256 (never a path), and an image is read only
+// up to the size its record gives and must have that SHA-256.
+const maxRecordBytes = 64 << 10
+
+var errTooLarge = errors.New("larger than it may be")
+
+// parseRecord decodes a record file; ok is false when it is not one.
+func parseRecord(b []byte) (Record, bool) {
+	var rec Record
+	if json.Unmarshal(b, &rec) != nil || rec.Key == "" || rec.Bytes < 0 || len(rec.SHA256) != 64 {
+		return Record{}, false
+	}
+	if _, err := hex.DecodeString(rec.SHA256); err != nil {
+		return Record{}, false
+	}
+	return rec, true
+}
+
+// readCapped reads the regular file at path, refusing one of more than
+// max bytes (errTooLarge) after reading at most max+1 of them, and
+// anything else in its place (a FIFO would block, a device never end).
+func readCapped(path string, max int64) ([]byte, error) {
+	if fi, err := os.Lstat(path); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is %w (%d bytes)", path, errTooLarge, max)
+	}
+	return b, nil
 }
 
 // Image returns the bytes of what the device key holds, with its record;
@@ -222,9 +267,12 @@ func (s *Store) Image(key string) (data []byte, rec Record, ok bool, err error) 
 	if err != nil || !ok {
 		return nil, rec, ok, err
 	}
-	data, err = os.ReadFile(s.imagePath(rec.SHA256))
+	data, err = readCapped(s.imagePath(rec.SHA256), int64(rec.Bytes))
 	if err != nil {
 		return nil, rec, false, fmt.Errorf("%w: the image of %s is missing: %v", ErrStore, rec.Device, err)
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != rec.SHA256 {
+		return nil, rec, false, fmt.Errorf("%w: the image of %s is damaged (its SHA-256 differs); the next image sent to the device replaces it", ErrStore, rec.Device)
 	}
 	return data, rec, true, nil
 }
@@ -260,12 +308,11 @@ func (s *Store) each(fn func(Record) bool) error {
 		if !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		b, err := readCapped(filepath.Join(dir, e.Name()), maxRecordBytes)
 		if err != nil {
 			continue
 		}
-		var rec Record
-		if json.Unmarshal(b, &rec) == nil && rec.Key != "" && !fn(rec) {
+		if rec, ok := parseRecord(b); ok && !fn(rec) {
 			return nil
 		}
 	}

@@ -460,13 +460,7 @@ func decodeScan(ctx context.Context, h *jpegHeader, data []byte, i int, w *wavef
 		return r.decodeAC(ctx, i, w, &comps[sc.comps[0].comp], &acT[sc.comps[0].ta], rows, perRow)
 	}
 	var blk [64]int32
-	for y := 0; y < rows; y++ {
-		if y%16 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if !w.wait(i, y) {
-			return errStopped
-		}
+	return r.eachRow(ctx, i, w, rows, func(y int) error {
 		for x := 0; x < perRow; x++ {
 			if err := r.unit(); err != nil {
 				return err
@@ -503,25 +497,16 @@ func decodeScan(ctx context.Context, h *jpegHeader, data []byte, i int, w *wavef
 				}
 			}
 		}
-		if r.br.truncated() {
-			return errTruncatedScan
-		}
-		w.finished(i, int64(y+1))
-	}
-	return nil
+		return nil
+	})
 }
 
 // decodeAC decodes a progressive AC scan, whose one component's blocks
-// come row by row: decodeScan's loop without what AC scans never need.
+// come row by row: decodeScan's block loop without what AC scans never
+// need.
 func (r *scanRun) decodeAC(ctx context.Context, i int, w *wavefront, c *coefComp, t *huffTable, rows, perRow int) error {
 	sc := &w.scans[i]
-	for y := 0; y < rows; y++ {
-		if y%16 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if !w.wait(i, y) {
-			return errStopped
-		}
+	return r.eachRow(ctx, i, w, rows, func(y int) error {
 		bi := y * c.bw
 		for x := 0; x < perRow; x++ {
 			if err := r.unit(); err != nil {
@@ -536,6 +521,24 @@ func (r *scanRun) decodeAC(ctx context.Context, i int, w *wavefront, c *coefComp
 			if err != nil {
 				return err
 			}
+		}
+		return nil
+	})
+}
+
+// eachRow runs row for rows 0…rows−1 of scan i, each once the scans it
+// follows are past it, then marks it finished; it checks ctx every 16 rows
+// and, after each row, that the data did not run out.
+func (r *scanRun) eachRow(ctx context.Context, i int, w *wavefront, rows int, row func(y int) error) error {
+	for y := 0; y < rows; y++ {
+		if y%16 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !w.wait(i, y) {
+			return errStopped
+		}
+		if err := row(y); err != nil {
+			return err
 		}
 		if r.br.truncated() {
 			return errTruncatedScan

@@ -107,16 +107,22 @@ func TestScaledDecodeTruncatedScan(t *testing.T) {
 	}
 }
 
+// Both scaled decoders stop on a cancelled context: the streaming one
+// (a baseline JPEG) and the one that walks every scan (a progressive one).
 func TestScaledDecodeStopsOnCancel(t *testing.T) {
-	data := encodeStdJPEG(t, photo(512, 512, 9), 90)
-	h, err := parseJPEGHeader(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := decodeScaled(ctx, h, data, 4); !errors.Is(err, context.Canceled) {
-		t.Errorf("got %v, want context.Canceled", err)
+	for name, data := range map[string][]byte{
+		"baseline":    encodeStdJPEG(t, photo(512, 512, 9), 90),
+		"prog-sa.jpg": readTestdata(t, "prog-sa.jpg"),
+	} {
+		h, err := parseJPEGHeader(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := decodeScaled(ctx, h, data, 4); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: got %v, want context.Canceled", name, err)
+		}
 	}
 }
 

@@ -293,19 +293,6 @@ func TestTooManyScansAreRefused(t *testing.T) {
 	}
 }
 
-func TestMultiScanDecodeStopsOnCancel(t *testing.T) {
-	data := readTestdata(t, "prog-sa.jpg")
-	h, err := parseJPEGHeader(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := decodeScaled(ctx, h, data, 4); !errors.Is(err, context.Canceled) {
-		t.Errorf("got %v, want context.Canceled", err)
-	}
-}
-
 // Through Load, a progressive or CMYK photo is decoded at the scale the
 // target needs, not at full size and shrunk: the working copy is small.
 func TestLoadDecodesProgressiveAndCMYKScaled(t *testing.T) {

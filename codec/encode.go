@@ -91,7 +91,7 @@ func (im *Image) Encode(ctx context.Context, opts Options) (*Result, error) {
 func (im *Image) Render(ctx context.Context, opts Options) (image.Image, error) {
 	var img image.Image
 	err := im.withLease(ctx, opts, func(o Options, l *lease) error {
-		orient, lay := im.layout(o)
+		orient, lay, _, _ := im.layout(o)
 		if s := im.scaleFor(o); s < im.scale {
 			if err := im.decode(ctx, s, l); err != nil {
 				return err
@@ -125,22 +125,19 @@ func (im *Image) withLease(ctx context.Context, opts Options, f func(Options, *l
 	return f(o, &l)
 }
 
-// layout is the orientation and the fit of the image for o.
-func (im *Image) layout(o Options) (orientation, layout) {
-	orient := compose(im.info.Orientation, o.Rotate)
-	w, h := im.info.Width, im.info.Height
+// layout is the orientation and the fit of the image for o, and the
+// image's size once rotated by o.Rotate.
+func (im *Image) layout(o Options) (orient orientation, l layout, w, h int) {
+	orient = compose(im.info.Orientation, o.Rotate)
+	w, h = im.info.Width, im.info.Height
 	if o.Rotate == 90 || o.Rotate == 270 {
 		w, h = h, w
 	}
-	return orient, computeLayout(w, h, o)
+	return orient, computeLayout(w, h, o), w, h
 }
 
 func (im *Image) encode(ctx context.Context, o Options, ls *lease) (*Result, error) {
-	orient, l := im.layout(o)
-	w, h := im.info.Width, im.info.Height
-	if o.Rotate == 90 || o.Rotate == 270 {
-		w, h = h, w
-	}
+	orient, l, w, h := im.layout(o)
 	res := &Result{
 		SourceFormat: im.info.Format, SourceWidth: im.info.Width, SourceHeight: im.info.Height,
 		ChunkSize: o.ChunkSize, Notes: append([]string(nil), im.notes...),
@@ -231,12 +228,7 @@ func (im *Image) scaleFor(o Options) int {
 	if im.info.Format != FormatJPEG {
 		return 1
 	}
-	orient := compose(im.info.Orientation, o.Rotate)
-	w, h := im.info.Width, im.info.Height
-	if o.Rotate == 90 || o.Rotate == 270 {
-		w, h = h, w
-	}
-	l := computeLayout(w, h, o)
+	orient, l, _, _ := im.layout(o)
 	raw := im.rawSize()
 	for _, s := range []int{8, 4, 2} {
 		sw, sh := (raw.X+s-1)/s, (raw.Y+s-1)/s

@@ -203,12 +203,7 @@ func jpegStdCost(h *jpegHeader, w, hgt, s, size int) int64 {
 // (re-decoding first when o needs more resolution), with the orientation
 // cache already holding the oriented image when oriented is true.
 func (im *Image) encodeCost(o Options, scale int, oriented bool) int64 {
-	orient := compose(im.info.Orientation, o.Rotate)
-	w, h := im.info.Width, im.info.Height
-	if o.Rotate == 90 || o.Rotate == 270 {
-		w, h = h, w
-	}
-	l := computeLayout(w, h, o)
+	orient, l, w, h := im.layout(o)
 	if im.sendableAsIs(o, orient, l, w, h) {
 		return 0
 	}

@@ -116,20 +116,13 @@ func jpegCost(h *jpegHeader, w, hgt, s, size int) int64 {
 // a block when some of its coefficients are dropped): 2 bytes a block at
 // 1/8, where image/jpeg keeps 256.
 func jpegScaledCost(h *jpegHeader, s int) int64 {
-	n := 8 / s
-	mcusX, mcusY := h.mcus()
 	var planes, perRow, coefs int64
-	var kept []coefComp
-	if h.sof == mSOF2 {
-		kept = newCoefComps(h, s)
-	}
-	for i, c := range h.comps {
-		nx, ny := min(8, n*h.hmax/c.h), min(8, n*h.vmax/c.v)
-		blocks := int64(mcusX*c.h) * int64(mcusY*c.v)
-		planes += blocks * int64(nx*ny)
-		perRow += int64(mcusX * c.h * c.v)
-		if kept != nil {
-			coefs += blocks * kept[i].coefBytes()
+	for i, c := range newCoefComps(h, s) {
+		blocks := int64(c.bw) * int64(c.bh)
+		planes += blocks * int64(c.k)
+		perRow += int64(c.bw * h.comps[i].v)
+		if h.sof == mSOF2 {
+			coefs += blocks * c.coefBytes()
 		}
 	}
 	ow, oh := int64((h.width+s-1)/s), int64((h.height+s-1)/s)

@@ -346,18 +346,13 @@ func decodeScaled(ctx context.Context, h *jpegHeader, data []byte, s int) (*imag
 	return decodeScans(ctx, h, data, s)
 }
 
-// newPlanes makes one plane per component at 1/s, in whole MCUs. A
-// subsampled component gets a larger inverse DCT (up to 8×8) so it comes
-// out at the output's resolution where it can, as libjpeg does: 4:2:0
-// chroma at 1/8 gives 2×2 pixels a block, not 1×1 stretched.
-func newPlanes(h *jpegHeader, s int) []plane {
-	n := 8 / s
-	mcusX, mcusY := h.mcus()
-	planes := make([]plane, len(h.comps))
-	for i, c := range h.comps {
-		nx, ny := min(8, n*h.hmax/c.h), min(8, n*h.vmax/c.v)
-		w, hh := mcusX*c.h*nx, mcusY*c.v*ny
-		planes[i] = plane{pix: make([]byte, w*hh), stride: w, nx: nx, ny: ny}
+// newPlanes makes one plane per component as newCoefComps laid them out:
+// in whole MCUs, nx×ny pixels a block.
+func newPlanes(comps []coefComp) []plane {
+	planes := make([]plane, len(comps))
+	for i, c := range comps {
+		w := c.bw * c.nx
+		planes[i] = plane{pix: make([]byte, w*c.bh*c.ny), stride: w, nx: c.nx, ny: c.ny}
 	}
 	return planes
 }
@@ -371,7 +366,7 @@ func (h *jpegHeader) mcus() (int, int) {
 // passing rows of MCUs from the entropy decoder to the inverse DCT.
 func decodeStreaming(ctx context.Context, h *jpegHeader, data []byte, s int) (*image.NRGBA, error) {
 	mcusX, mcusY := h.mcus()
-	planes := newPlanes(h, s)
+	planes := newPlanes(newCoefComps(h, s))
 	// The block grid: for a single-component scan, its blocks cover the
 	// component only, row by row (T.81 A.2.2); otherwise MCUs.
 	single := len(h.scan) == 1

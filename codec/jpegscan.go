@@ -245,8 +245,11 @@ func bandMask(ss, se int) uint64 {
 	return (^uint64(0) >> (63 - uint(se-ss))) << uint(ss)
 }
 
-// newCoefComps lays out the components at 1/s: the coefficients a block
-// keeps and where they are stored.
+// newCoefComps lays out the components at 1/s: the pixels a block gives,
+// the coefficients it keeps and where they are stored. A subsampled
+// component gets a larger inverse DCT (up to 8×8) so it comes out at the
+// output's resolution where it can, as libjpeg does: 4:2:0 chroma at 1/8
+// gives 2×2 pixels a block, not 1×1 stretched.
 func newCoefComps(h *jpegHeader, s int) []coefComp {
 	n := 8 / s
 	mcusX, mcusY := h.mcus()
@@ -337,7 +340,7 @@ func decodeScans(ctx context.Context, h *jpegHeader, data []byte, s int) (*image
 	if err := plan(h, scans, comps); err != nil {
 		return nil, err
 	}
-	planes := newPlanes(h, s)
+	planes := newPlanes(comps)
 	if err := decodeAllScans(ctx, h, data, scans, comps, planes); err != nil {
 		return nil, err
 	}

@@ -90,7 +90,7 @@ func (im *Image) describe() string {
 		case im.hdr == nil:
 		case len(im.hdr.comps) == 4:
 			kind = "CMYK JPEG"
-		case !im.hdr.baseline() && im.hdr.sof == mSOF2:
+		case im.hdr.sof == mSOF2:
 			kind = "progressive JPEG"
 		}
 	case FormatPNG:

@@ -314,14 +314,14 @@ func (l *lease) acquireWork(ctx context.Context, n int64, what string) error {
 	if l.work > 0 {
 		panic("codec: a lease acquired its decoding share twice")
 	}
-	if l.work+n > l.b.work.size {
+	if n > l.b.work.size {
 		return fmt.Errorf("%w: %s needs about %s to convert, more than the %s that one image may use of the %s",
-			ErrMemoryBudget, what, human.Bytes(l.work+n), human.Bytes(l.b.work.size), l.b.name())
+			ErrMemoryBudget, what, human.Bytes(n), human.Bytes(l.b.work.size), l.b.name())
 	}
 	if err := l.b.work.acquire(ctx, n); err != nil {
 		return err
 	}
-	l.work += n
+	l.work = n
 	return nil
 }
 

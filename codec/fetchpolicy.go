@@ -128,15 +128,11 @@ func kindOf(a netip.Addr) string {
 // control is a net.Dialer Control function: it runs after DNS resolution,
 // on the address about to be dialled.
 func (p FetchPolicy) control(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
+	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("%w: cannot read the address %q", ErrFetchPolicy, address)
 	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return fmt.Errorf("%w: cannot read the address %q", ErrFetchPolicy, address)
-	}
-	return p.Check(addr)
+	return p.Check(ap.Addr())
 }
 
 // checkHost resolves host and checks every address it has: for requests

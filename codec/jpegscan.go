@@ -409,28 +409,6 @@ func (r *scanRun) unit() error {
 	return nil
 }
 
-// bits reads n (1 ≤ n ≤ 16) bits as an unsigned number.
-func (br *bitReader) bits(n uint) int32 {
-	if br.n < n {
-		br.fill()
-	}
-	v := int32(br.acc >> (64 - n))
-	br.acc <<= n
-	br.n -= n
-	return v
-}
-
-// bit reads one bit.
-func (br *bitReader) bit() bool {
-	if br.n == 0 {
-		br.fill()
-	}
-	b := br.acc>>63 != 0
-	br.acc <<= 1
-	br.n--
-	return b
-}
-
 // decodeScan decodes scan i of w into comps (progressive) or planes
 // (sequential), each row once the scans it follows are past it.
 func decodeScan(ctx context.Context, h *jpegHeader, data []byte, i int, w *wavefront, comps []coefComp, planes []plane, t *[8]huffTable) error {
@@ -489,7 +467,7 @@ func decodeScan(ctx context.Context, h *jpegHeader, data []byte, i int, w *wavef
 						case sc.ah == 0: // progressive DC scans only: AC ones went to decodeAC
 							err = r.dcFirst(c, by*c.bw+bx, &dcT[sx.td], sx.comp)
 						default:
-							if r.br.bit() {
+							if r.br.take(1) != 0 {
 								c.coef[(by*c.bw+bx)*c.k] |= 1 << r.al
 							}
 						}
@@ -589,7 +567,7 @@ func (r *scanRun) acFirst(c *coefComp, bi int, t *huffTable, ss, se int) error {
 				// An end-of-band run: this block and 2^run−1+bits more.
 				r.eobrun = 1<<run - 1
 				if run > 0 {
-					r.eobrun += int(br.bits(uint(run)))
+					r.eobrun += int(br.take(uint(run)))
 				}
 				break
 			}

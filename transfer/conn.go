@@ -24,8 +24,7 @@ import (
 // Mosquitto leaves Nagle's algorithm on by default, so with many devices'
 // answers on one connection it holds each answer back until the previous
 // one is acknowledged. One transfer alone needs no such thing (its next
-// frame carries the acknowledgement) and saves the system call. shared
-// may be nil (never).
+// frame carries the acknowledgement) and saves the system call.
 func openConn(uri *url.URL, opts mqtt.ClientOptions, shared func() bool) (net.Conn, error) {
 	dialer := opts.Dialer
 	if dialer == nil {

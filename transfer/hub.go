@@ -26,7 +26,7 @@ import (
 // The hub connects on first use and then reconnects by itself; each
 // HubLink reports the connection's state combined with its own
 // subscription's, so the sender (Run) waits out a broker restart without
-// spending retries exactly as it does on an MQTTLink.
+// spending retries. An MQTTLink (Dial) is a hub of its own with one link.
 type Hub struct {
 	cfg    BrokerConfig // with defaults
 	tlsCfg *tls.Config
@@ -138,6 +138,19 @@ func (h *Hub) Stats() HubStats {
 // reads sub's messages and publishes to pub with qos. It connects the hub
 // first if it is not connected. It takes no device lock: Send does.
 func (h *Hub) Attach(ctx context.Context, sub, pub string, qos byte) (*HubLink, error) {
+	l, err := h.attach(ctx, sub, pub, qos)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.waitUp(ctx, max(h.cfg.ConnectTimeout, h.cfg.ConnectWait)); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// attach is Attach without the wait for the link to come up.
+func (h *Hub) attach(ctx context.Context, sub, pub string, qos byte) (*HubLink, error) {
 	if qos > 2 {
 		return nil, fmt.Errorf("transfer: QoS %d is not 0, 1 or 2", qos)
 	}
@@ -175,13 +188,9 @@ func (h *Hub) Attach(ctx context.Context, sub, pub string, qos byte) (*HubLink, 
 	}
 	h.subMu.Unlock()
 	if tok != nil {
-		// In the background: waitUp below is what bounds the wait, and it
-		// wakes when the answer is recorded.
+		// In the background: the caller's waitUp is what bounds the wait,
+		// and it wakes when the answer is recorded.
 		go h.awaitSubscribe(tok, gen, []*topicSub{ts})
-	}
-	if err := l.waitUp(ctx, max(h.cfg.ConnectTimeout, h.cfg.ConnectWait)); err != nil {
-		l.Close()
-		return nil, err
 	}
 	return l, nil
 }

@@ -8,12 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -167,22 +165,11 @@ func (s LinkState) String() string {
 }
 
 // MQTTLink is one MQTT connection that publishes to one topic and
-// subscribes to another. The sender publishes frames to the device topic
-// and reads feedback; the simulated device does the reverse. A Hub shares
-// one connection among many such topic pairs.
+// subscribes to another: a Hub of its own with one HubLink attached. The
+// sender publishes frames to the device topic and reads feedback; the
+// simulated device does the reverse. Close closes the connection too.
 type MQTTLink struct {
-	conn connector
-	pub  string
-	sub  string
-	qos  byte
-	in   chan []byte
-
-	mu      sync.Mutex
-	state   LinkState
-	lastErr error
-	changed chan struct{} // closed and replaced on every state change
-
-	dropped atomic.Int64
+	*HubLink
 }
 
 // incomingBuffer bounds the messages waiting for the consumer. Stop-and-wait
@@ -194,46 +181,29 @@ const incomingBuffer = 1024
 // broker's SUBACK, so nothing the peer answers is lost. After that the
 // link reconnects by itself and subscribes again after every reconnect.
 func Dial(ctx context.Context, cfg BrokerConfig, role, subTopic, pubTopic string, qos byte) (*MQTTLink, error) {
-	cfg = cfg.withDefaults(role)
-	if err := ValidateBrokerURL(cfg.URL); err != nil {
-		return nil, err
-	}
-	if qos > 2 {
-		return nil, fmt.Errorf("transfer: QoS %d is not 0, 1 or 2", qos)
-	}
-	tlsCfg, err := cfg.tlsConfig()
+	h, err := NewHub(cfg, role)
 	if err != nil {
 		return nil, err
 	}
-	l := &MQTTLink{
-		conn:    connector{addr: redact.URL(cfg.URL), password: cfg.Password},
-		pub:     pubTopic,
-		sub:     subTopic,
-		qos:     qos,
-		in:      make(chan []byte, incomingBuffer),
-		changed: make(chan struct{}),
+	l, err := h.attach(ctx, subTopic, pubTopic, qos)
+	if err == nil {
+		err = l.waitUp(ctx, h.cfg.ConnectTimeout)
 	}
-	opts := brokerOptions(cfg, tlsCfg).
-		SetOnConnectHandler(l.onConnect).
-		SetConnectionLostHandler(l.onLost).
-		SetReconnectingHandler(func(c mqtt.Client, _ *mqtt.ClientOptions) {
-			if l.conn.current(c) {
-				l.setState(StateReconnecting, nil)
-			}
-		})
-	if err := l.conn.connect(ctx, opts, cfg); err != nil {
+	if err != nil {
+		h.Close() // closes l too, without unsubscribing first
 		return nil, err
 	}
-	// The SUBACK arrives in onConnect's goroutine: wait for it.
-	if err := l.WaitUp(ctx, cfg.ConnectTimeout); err != nil {
-		l.Close()
-		return nil, err
-	}
-	return l, nil
+	return &MQTTLink{l}, nil
 }
 
-// brokerOptions are paho's options for cfg, without handlers: a clean
-// session that reconnects by itself.
+// WaitUp waits until the link is up, for at most d.
+func (l *MQTTLink) WaitUp(ctx context.Context, d time.Duration) error { return l.waitUp(ctx, d) }
+
+// Close disconnects from the broker. It is safe to call more than once.
+func (l *MQTTLink) Close() { l.h.Close() }
+
+// brokerOptions are paho's options for cfg, without handlers or a way to
+// open the connection: a clean session that reconnects by itself.
 func brokerOptions(cfg BrokerConfig, tlsCfg *tls.Config) *mqtt.ClientOptions {
 	opts := mqtt.NewClientOptions().
 		AddBroker(cfg.URL).
@@ -245,19 +215,17 @@ func brokerOptions(cfg BrokerConfig, tlsCfg *tls.Config) *mqtt.ClientOptions {
 		SetConnectTimeout(cfg.ConnectTimeout).
 		SetWriteTimeout(cfg.ConnectTimeout).
 		SetCleanSession(true).
-		SetOrderMatters(false).
 		SetAutoReconnect(true).
 		SetConnectRetry(false). // connect retries itself, so that a refused login is reported at once
-		SetMaxReconnectInterval(2 * time.Second).
-		SetCustomOpenConnectionFn(func(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) { return openConn(uri, o, nil) })
+		SetMaxReconnectInterval(2 * time.Second)
 	if tlsCfg != nil {
 		opts.SetTLSConfig(tlsCfg)
 	}
 	return opts
 }
 
-// connector is the connection half that MQTTLink and Hub share: it makes
-// connection attempts and knows which paho client is the current one.
+// connector is a Hub's connection half: it makes connection attempts and
+// knows which paho client is the current one.
 type connector struct {
 	addr     string // the broker URL without its login: safe to print
 	password string // only to scrub it from a library's error text
@@ -367,145 +335,4 @@ func (c *connector) current(cl mqtt.Client) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return cl == c.client
-}
-
-// onConnect runs in its own goroutine after every (re)connection.
-func (l *MQTTLink) onConnect(c mqtt.Client) {
-	if !l.conn.current(c) {
-		return
-	}
-	tok := c.Subscribe(l.sub, l.qos, l.onMessage)
-	if !tok.WaitTimeout(10 * time.Second) {
-		l.setState(StateReconnecting, fmt.Errorf("transfer: no SUBACK for %q from %s", l.sub, l.conn.addr))
-		return
-	}
-	if err := tok.Error(); err != nil {
-		// The connection went away under the SUBSCRIBE: paho reconnects.
-		l.setState(StateReconnecting, fmt.Errorf("transfer: subscribing to %q on %s failed: %s", l.sub, l.conn.addr, l.conn.scrub(err)))
-		return
-	}
-	if st, ok := tok.(*mqtt.SubscribeToken); ok {
-		for _, code := range st.Result() {
-			if code >= 0x80 {
-				l.setState(StateRefused, fmt.Errorf("%w: %s refused the subscription to %q (not allowed for this login?)", ErrNotAuthorized, l.conn.addr, l.sub))
-				return
-			}
-		}
-	}
-	l.setState(StateUp, nil)
-}
-
-func (l *MQTTLink) onLost(c mqtt.Client, err error) {
-	if !l.conn.current(c) {
-		return
-	}
-	l.setState(StateReconnecting, fmt.Errorf("transfer: lost the connection to %s: %s", l.conn.addr, l.conn.scrub(err)))
-}
-
-// onMessage never blocks: paho calls it from its network goroutine.
-func (l *MQTTLink) onMessage(_ mqtt.Client, m mqtt.Message) {
-	select {
-	case l.in <- m.Payload():
-	default:
-		l.dropped.Add(1)
-	}
-}
-
-func (l *MQTTLink) setState(s LinkState, err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.state == StateClosed || l.state == StateRefused {
-		return // final states
-	}
-	l.state, l.lastErr = s, err
-	close(l.changed)
-	l.changed = make(chan struct{})
-}
-
-// State returns the connection state, a channel closed at the next change
-// and the reason for the last loss (nil when up).
-func (l *MQTTLink) State() (LinkState, <-chan struct{}, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.state, l.changed, l.lastErr
-}
-
-// WaitUp waits until the link is up, for at most d.
-func (l *MQTTLink) WaitUp(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	for {
-		s, ch, err := l.State()
-		switch s {
-		case StateUp:
-			return nil
-		case StateRefused:
-			return err
-		case StateClosed:
-			return ErrLinkClosed
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("%w while connecting to %s", ErrCanceled, l.conn.addr)
-		case <-t.C:
-			if err != nil {
-				return fmt.Errorf("%w: %w", ErrBrokerUnreachable, err)
-			}
-			return fmt.Errorf("%w: %s did not confirm the subscription within %s", ErrBrokerUnreachable, l.conn.addr, d)
-		}
-	}
-}
-
-// Incoming delivers the payloads that arrive on the subscribed topic.
-func (l *MQTTLink) Incoming() <-chan []byte { return l.in }
-
-// Dropped counts incoming messages dropped because the consumer lagged.
-func (l *MQTTLink) Dropped() int64 { return l.dropped.Load() }
-
-// Addr is the broker URL this link talks to.
-func (l *MQTTLink) Addr() string { return l.conn.addr }
-
-// Publish sends payload to the link's publish topic and waits until the
-// client has handed it to the broker (QoS 0) or the broker acknowledged it
-// (QoS 1 and 2). That never means the device has it.
-func (l *MQTTLink) Publish(ctx context.Context, payload []byte) error {
-	s, changed, _ := l.State()
-	if s != StateUp {
-		return ErrNotConnected
-	}
-	client := l.conn.get()
-	if client == nil {
-		return ErrNotConnected
-	}
-	tok := client.Publish(l.pub, l.qos, false, payload)
-	select {
-	case <-tok.Done():
-		if err := tok.Error(); err != nil {
-			return fmt.Errorf("%w: %s", ErrPublish, l.conn.scrub(err))
-		}
-		return nil
-	case <-changed:
-		// The connection dropped while paho held the message; its token
-		// may never complete. The caller waits for the link and resends.
-		return ErrNotConnected
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Close disconnects from the broker. It is safe to call more than once.
-func (l *MQTTLink) Close() {
-	l.mu.Lock()
-	if l.state == StateClosed {
-		l.mu.Unlock()
-		return
-	}
-	l.state = StateClosed
-	close(l.changed)
-	l.changed = make(chan struct{})
-	l.mu.Unlock()
-	if client := l.conn.get(); client != nil {
-		client.Disconnect(100)
-	}
 }

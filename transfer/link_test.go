@@ -353,7 +353,7 @@ func TestPacketsArrivingTogetherAreEachDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer link.Close()
-	got := map[string]bool{} // an MQTTLink does not keep the order
+	got := map[string]bool{} // the order is not asserted
 	for range 2 {
 		select {
 		case p := <-link.Incoming():

@@ -12,7 +12,7 @@ import (
 // kernel decides again, so it is asked each time).
 func quickAck(conn net.Conn, on func() bool) io.Reader {
 	tc, ok := conn.(*net.TCPConn)
-	if !ok || on == nil {
+	if !ok {
 		return conn
 	}
 	rc, err := tc.SyscallConn()

@@ -26,21 +26,15 @@ var labLogins = Options{
 func client(t *testing.T, url, id, user, pass string, will string) (paho.Client, <-chan paho.Message, error) {
 	t.Helper()
 	in := make(chan paho.Message, 16)
-	o := paho.NewClientOptions().AddBroker(url).SetClientID(id).SetUsername(user).SetPassword(pass).
-		SetConnectTimeout(5 * time.Second).SetAutoReconnect(false).SetOrderMatters(true).
+	o := clientOptions(url, id, user, pass).SetAutoReconnect(false).SetOrderMatters(true).
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { in <- m })
 	if will != "" {
 		o.SetWill(will, "gone", 0, false)
 	}
-	c := paho.NewClient(o)
-	tok := c.Connect()
-	if !tok.WaitTimeout(10 * time.Second) {
-		t.Fatal("connect did not finish")
-	}
-	if err := tok.Error(); err != nil {
+	c, err := connectWith(t, o)
+	if err != nil {
 		return nil, nil, err
 	}
-	t.Cleanup(func() { c.Disconnect(50) })
 	return c, in, nil
 }
 

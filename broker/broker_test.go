@@ -24,11 +24,16 @@ func startBroker(t *testing.T, opts Options) *Broker {
 	return b
 }
 
-// connect returns a connected client or the CONNECT error.
-func connect(t *testing.T, url, user, pass string) (paho.Client, error) {
-	t.Helper()
-	o := paho.NewClientOptions().AddBroker(url).SetClientID("test-" + t.Name()).
+// clientOptions are a test client's options: url, client ID and login.
+func clientOptions(url, id, user, pass string) *paho.ClientOptions {
+	return paho.NewClientOptions().AddBroker(url).SetClientID(id).
 		SetUsername(user).SetPassword(pass).SetConnectTimeout(5 * time.Second)
+}
+
+// connectWith returns a client connected with o, disconnected when the
+// test ends, or the CONNECT error.
+func connectWith(t *testing.T, o *paho.ClientOptions) (paho.Client, error) {
+	t.Helper()
 	c := paho.NewClient(o)
 	tok := c.Connect()
 	if !tok.WaitTimeout(10 * time.Second) {
@@ -39,6 +44,12 @@ func connect(t *testing.T, url, user, pass string) (paho.Client, error) {
 	}
 	t.Cleanup(func() { c.Disconnect(100) })
 	return c, nil
+}
+
+// connect returns a connected client or the CONNECT error.
+func connect(t *testing.T, url, user, pass string) (paho.Client, error) {
+	t.Helper()
+	return connectWith(t, clientOptions(url, "test-"+t.Name(), user, pass))
 }
 
 func wait(t *testing.T, tok paho.Token) {

@@ -17,18 +17,7 @@ import (
 // connectTLS connects with cfg and returns the client or the error.
 func connectTLS(t *testing.T, url, user, pass string, cfg *tls.Config) (paho.Client, error) {
 	t.Helper()
-	o := paho.NewClientOptions().AddBroker(url).SetClientID(fmt.Sprintf("test-tls-%d", time.Now().UnixNano())).
-		SetUsername(user).SetPassword(pass).SetConnectTimeout(5 * time.Second).SetTLSConfig(cfg)
-	c := paho.NewClient(o)
-	tok := c.Connect()
-	if !tok.WaitTimeout(10 * time.Second) {
-		t.Fatal("connect did not finish")
-	}
-	if err := tok.Error(); err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() { c.Disconnect(50) })
-	return c, nil
+	return connectWith(t, clientOptions(url, fmt.Sprintf("test-tls-%d", time.Now().UnixNano()), user, pass).SetTLSConfig(cfg))
 }
 
 // pinned trusts exactly the certificate with this fingerprint, whatever

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"imagebeam/internal/testbroker"
@@ -207,27 +206,13 @@ func (denyHook) OnACLCheck(_ *mochi.Client, topic string, _ bool) bool {
 }
 
 func TestDialRefusedSubscriptionIsFinal(t *testing.T) {
-	srv := mochi.New(&mochi.Options{InlineClient: false})
-	if err := srv.AddHook(new(denyHook), nil); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.AddListener(listeners.NewNet("t", ln)); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	url, _ := startMochi(t, new(denyHook))
 	// A ctx shorter than the connect timeout: a Dial that waits for a
 	// SUBACK that already came (refused) runs into it and fails the test.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cfg := transfer.BrokerConfig{URL: "tcp://" + ln.Addr().String(), ConnectTimeout: 10 * time.Minute}
-	_, err = transfer.Dial(ctx, cfg, "test", "denied/from", "allowed/to", 0)
+	cfg := transfer.BrokerConfig{URL: url, ConnectTimeout: 10 * time.Minute}
+	_, err := transfer.Dial(ctx, cfg, "test", "denied/from", "allowed/to", 0)
 	if !errors.Is(err, transfer.ErrNotAuthorized) || !strings.Contains(err.Error(), `"denied/from"`) {
 		t.Fatalf("err = %v, want ErrNotAuthorized naming the topic", err)
 	}

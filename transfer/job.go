@@ -40,11 +40,7 @@ func Send(ctx context.Context, job Job, events chan<- Event) (Stats, error) {
 	}
 	hub, release, err := AcquireHub(job.Broker, role)
 	if err != nil {
-		st := Stats{Bytes: len(job.Image)}
-		if events != nil {
-			events <- Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: st}
-		}
-		return st, err
+		return failBeforeStart(events, len(job.Image), err)
 	}
 	defer release()
 	return hub.Send(ctx, job.Device, job.Image, SendOptions{NoWait: job.NoWait}, events)
@@ -64,13 +60,7 @@ type SendOptions struct {
 // go to events (nil for none), ending with Done or Failed; Send never
 // closes events.
 func (h *Hub) Send(ctx context.Context, dev Device, image []byte, opt SendOptions, events chan<- Event) (Stats, error) {
-	fail := func(err error) (Stats, error) {
-		st := Stats{Bytes: len(image)}
-		if events != nil {
-			events <- Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: st}
-		}
-		return st, err
-	}
+	fail := func(err error) (Stats, error) { return failBeforeStart(events, len(image), err) }
 	if err := dev.Settings.Validate(); err != nil {
 		return fail(err)
 	}
@@ -106,14 +96,30 @@ func (h *Hub) Send(ctx context.Context, dev Device, image []byte, opt SendOption
 	return Run(ctx, link, image, dev.Settings, events)
 }
 
+// failBeforeStart reports err, which ended a transfer of size bytes before
+// anything was sent, as its Failed event.
+func failBeforeStart(events chan<- Event, size int, err error) (Stats, error) {
+	st := Stats{Bytes: size}
+	if events != nil {
+		events <- Failed{Time: time.Now(), Err: err, Error: err.Error(), Stats: st}
+	}
+	return st, err
+}
+
 // StartSend runs h.Send in its own goroutine. The returned channel carries
 // the transfer's events and is closed after the last one, which is always
 // Done or Failed.
 func (h *Hub) StartSend(ctx context.Context, dev Device, image []byte, opt SendOptions) <-chan Event {
+	return start(func(ch chan<- Event) { _, _ = h.Send(ctx, dev, image, opt, ch) })
+}
+
+// start runs send in its own goroutine with a channel for its events, which
+// it closes once send has returned.
+func start(send func(chan<- Event)) <-chan Event {
 	ch := make(chan Event, 64)
 	go func() {
 		defer close(ch)
-		_, _ = h.Send(ctx, dev, image, opt, ch)
+		send(ch)
 	}()
 	return ch
 }
@@ -138,12 +144,7 @@ func CheckTopic(t string) error {
 // the job's events and is closed after the last one, which is always Done
 // or Failed: Outcome turns it into Send's result.
 func StartSend(ctx context.Context, job Job) <-chan Event {
-	ch := make(chan Event, 64)
-	go func() {
-		defer close(ch)
-		_, _ = Send(ctx, job, ch)
-	}()
-	return ch
+	return start(func(ch chan<- Event) { _, _ = Send(ctx, job, ch) })
 }
 
 // Outcome is the result a transfer's last event carries: its stats, and

@@ -493,7 +493,7 @@ func (l *HubLink) Publish(ctx context.Context, payload []byte) error {
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
-			return fmt.Errorf("%w: %s", ErrPublish, l.h.conn.scrub(err))
+			return l.publishFailed(ctx, err, changed)
 		}
 		return nil
 	case <-changed:
@@ -503,6 +503,31 @@ func (l *HubLink) Publish(ctx context.Context, payload []byte) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// lostGrace is how long a failed publish waits for the connection-lost
+// news that may follow it.
+const lostGrace = 2 * time.Second
+
+// publishFailed words a publish that paho failed. When the connection is
+// dropping, paho fails the publishes it holds before it reports the loss
+// (onLost): such a failure is the connection's, and ErrNotConnected lets
+// the sender wait for the link and resend without spending a retry. So
+// it waits a moment for the link's state to change; a failure on a
+// connection that stays up is the frame's (ErrPublish).
+func (l *HubLink) publishFailed(ctx context.Context, err error, changed <-chan struct{}) error {
+	t := time.NewTimer(lostGrace)
+	defer t.Stop()
+	select {
+	case <-changed:
+		if s, _, _ := l.State(); s != StateUp {
+			return ErrNotConnected
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	}
+	return fmt.Errorf("%w: %s", ErrPublish, l.h.conn.scrub(err))
 }
 
 // Close detaches the link: the last link of a topic unsubscribes from it

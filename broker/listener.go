@@ -162,9 +162,14 @@ func (g *guard) secure(gc *guardedConn) (net.Conn, error) {
 
 const recordTypeHandshake = 0x16
 
-// Close stops accepting, lets mochi disconnect the clients it knows, then
-// closes every connection left (those still before CONNECT) and waits for
-// their goroutines, so nothing of the listener outlives the broker.
+// Close stops accepting, closes every connection (logged in or still
+// before CONNECT) and waits for their goroutines, so nothing of the
+// listener outlives the broker; only then does it let mochi disconnect
+// the clients it still lists. The order matters: mochi 2.7.9's
+// GetByListener takes its clients' read lock twice, so a client that
+// disconnects (a write lock waiting between the two) while mochi closes
+// the listener's clients deadlocks the broker's Close. With every
+// connection goroutine gone, nothing can take that write lock.
 func (g *guard) Close(closeClients listeners.CloseFn) {
 	g.mu.Lock()
 	if g.closed {
@@ -174,7 +179,7 @@ func (g *guard) Close(closeClients listeners.CloseFn) {
 	g.closed = true
 	g.mu.Unlock()
 	_ = g.ln.Close()
-	closeClients(g.id)
+	defer closeClients(g.id)
 	g.mu.Lock()
 	open := make([]*guardedConn, 0, len(g.conns))
 	for gc := range g.conns {

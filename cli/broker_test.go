@@ -15,6 +15,9 @@ func TestBrokerWithTLSAndDeviceLoginsPrintsNoPassword(t *testing.T) {
 	logins := filepath.Join(t.TempDir(), "logins.json")
 	os.WriteFile(logins, []byte(`[{"username": "bench3", "password": "device-pw-3", "to_device": "lab/bench3/in", "from_device": "lab/bench3/out"}]`), 0o600)
 	t.Setenv("IMAGEBEAM_PASSWORD", "admin-pw")
+	// A settings folder of its own: the certificate is made next to the
+	// settings file, and must be new for this test whatever ran before.
+	t.Setenv("IMAGEBEAM_CONFIG", filepath.Join(t.TempDir(), "settings.json"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
